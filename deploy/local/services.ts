@@ -1,0 +1,8 @@
+/** The services `npm run start:services` runs, each as its own process, with its port. */
+export interface ServiceProcess {
+  name: string;
+  entry: string;
+  port: number;
+}
+
+export const serviceProcesses: ServiceProcess[] = [{ name: 'ipam', entry: 'services/ipam/src/main.ts', port: 8081 }];

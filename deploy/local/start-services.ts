@@ -1,0 +1,52 @@
+/**
+ * `npm run start:services`: every service as its own process against the rig's Postgres and
+ * Kafka (deploy/local/.env from `npm run stack:up`), migrations first. Logs are prefixed with the
+ * service's name; Ctrl-C (or SIGTERM) stops them all gracefully.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { loadEnvFile } from '@testbed/kit';
+import { serviceProcesses } from './services';
+
+const root = path.resolve(__dirname, '..', '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+function run(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(tsx, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+  }
+  return child;
+}
+
+async function main(): Promise<void> {
+  if (!loadEnvFile(path.join(root, 'deploy', 'local', '.env'))) {
+    console.error('deploy/local/.env is missing: run `npm run stack:up` first');
+    process.exit(2);
+  }
+  const migrate = run('migrate', [path.join(root, 'prisma', 'migrate.ts')], process.env);
+  const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
+  if (code !== 0) process.exit(code ?? 1);
+
+  const children = serviceProcesses.map((s) => {
+    const child = run(s.name, [path.join(root, s.entry)], { ...process.env, PORT: String(s.port) });
+    child.on('exit', (c, signal) => console.log(`[${s.name}] exited (${signal ?? c})`));
+    console.log(`[${s.name}] starting on http://127.0.0.1:${s.port}`);
+    return child;
+  });
+  let stopping = false;
+  const stopAll = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) child.kill('SIGTERM');
+  };
+  process.on('SIGINT', stopAll);
+  process.on('SIGTERM', stopAll);
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

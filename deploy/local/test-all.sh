@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: type check and lint, bring the rig up (installing
+# what is missing), migrate, run every Jest test against the real components, bring the rig
+# down, and finish with one summary line ("tests: N passed, N failed").
+# KEEP_STACK=1 leaves the rig running afterwards (faster reruns while developing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+
+step "type check and lint"
+npm run --silent typecheck
+npm run --silent lint
+
+step "rig up"
+bash deploy/local/stack.sh up
+
+teardown() {
+  if [ "${KEEP_STACK:-0}" != "1" ]; then
+    step "rig down"
+    bash deploy/local/stack.sh down || true
+  fi
+}
+trap teardown EXIT
+
+step "migrate the rig's database"
+npm run --silent db:migrate
+
+step "tests"
+results=$(mktemp)
+set +e
+npx jest --ci --json --outputFile="$results" "$@"
+status=$?
+set -e
+
+trap - EXIT
+teardown
+elapsed=$(( $(date +%s) - started ))
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`\n${r.numTotalTestSuites} suites in ${process.argv[2]} s`);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
+' "$results" "$elapsed"
+exit $status

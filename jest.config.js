@@ -1,0 +1,15 @@
+/** Jest runs TypeScript through SWC (fast, no type check: `npm run typecheck` does that). */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['services', 'test', 'prisma'].filter((d) => require('node:fs').existsSync(d)).map((d) => '<rootDir>/' + d),
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  // jose is ESM only, and PGlite's CommonJS build uses import(): SWC turns both into plain CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@electric-sql/pglite)/)'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  authenticatorFor,
+  createInProcessBus,
+  createLogger,
+  migrateDatabase,
+  openDatabase,
+  runHost,
+  systemClock,
+  type Logger,
+  type RunningHost,
+  type ServiceModule,
+} from '@testbed/kit';
+import type { EmbeddedConfig } from './config';
+import { embeddedModules } from './modules';
+
+export interface EmbeddedPlatform {
+  host: RunningHost;
+  logger: Logger;
+}
+
+/** Starts every service in this process; used by `npm start` and by tests of the embedded default. */
+export async function startEmbedded(
+  config: EmbeddedConfig,
+  opts: { onStopped?: () => Promise<void>; logger?: Logger } = {},
+): Promise<EmbeddedPlatform> {
+  const logger = opts.logger ?? createLogger({ name: 'testbed', level: config.LOG_LEVEL });
+  fs.mkdirSync(config.DATA_DIR, { recursive: true });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  const db = await openDatabase({ url: config.DATABASE_URL });
+  const { applied } = await migrateDatabase({ database: db });
+  if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  const bus = createInProcessBus({ db, logger, metrics });
+  const deps = { logger, db, bus, clock: systemClock, metrics, config };
+  const modules: ServiceModule[] = embeddedModules(deps);
+
+  const host = await runHost({
+    name: 'testbed',
+    port: config.PORT,
+    listenHost: config.LISTEN_HOST,
+    logger,
+    metrics,
+    authenticator: await authenticatorFor(config),
+    db,
+    bus,
+    modules,
+    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+    onStopped: opts.onStopped,
+  });
+  return { host, logger };
+}

@@ -1,0 +1,68 @@
+import { busMetrics } from '../metrics';
+import { countUnpublished } from '../outbox-store';
+import { startOutboxRelay, type OutboxRelay } from '../relay';
+import { retryPolicy } from '../retry';
+import { SubscriptionSet } from '../subscriptions';
+import type { Bus, CommonBusOptions, Subscription } from '../types';
+import { createLocalPublisher, outboxDeadLetterRoute } from './local-publisher';
+
+export type InProcessBusOptions = CommonBusOptions;
+
+/**
+ * The embedded default's bus: the same outbox, processed-event and dead-letter tables as the
+ * Kafka bus, with the relay handing rows straight to this process's subscribers.
+ */
+export function createInProcessBus(opts: InProcessBusOptions): Bus {
+  const subs = new SubscriptionSet();
+  const retry = retryPolicy(opts.retry);
+  const metrics = busMetrics(opts.metrics, () => countUnpublished(opts.db.prisma));
+  const logger = opts.logger.child({ component: 'bus', bus: 'in-process' });
+  const stopping = new AbortController();
+  let relay: OutboxRelay | undefined;
+  let state: 'new' | 'started' | 'stopped' = 'new';
+
+  const publisher = createLocalPublisher(subs, () => ({
+    db: opts.db,
+    logger,
+    metrics,
+    retry,
+    system: 'in-process',
+    deadLetter: outboxDeadLetterRoute,
+    signal: stopping.signal,
+  }));
+
+  return {
+    subscribe(sub: Subscription) {
+      if (state !== 'new') throw new Error('subscribe before the bus starts');
+      subs.add(sub);
+    },
+    async start() {
+      if (state !== 'new') return;
+      state = 'started';
+      if (opts.relay === false) {
+        if (subs.all().length > 0)
+          logger.warn('in-process bus without a relay: its subscribers get nothing until a relay runs');
+        return;
+      }
+      relay = startOutboxRelay({
+        db: opts.db,
+        publisher,
+        logger,
+        pollMs: opts.relay?.pollMs ?? 100,
+        batchSize: opts.relay?.batchSize,
+        sources: opts.sources,
+        metrics: opts.metrics,
+      });
+    },
+    async stop() {
+      if (state === 'stopped') return;
+      state = 'stopped';
+      // Retry waits end now; their events stay unpublished and are delivered after a restart.
+      stopping.abort();
+      await relay?.stop();
+    },
+    async isReady() {
+      return state === 'started';
+    },
+  };
+}

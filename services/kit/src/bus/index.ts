@@ -1,0 +1,38 @@
+export {
+  CLOUDEVENTS_CONTENT_TYPE,
+  MalformedEventError,
+  parseCloudEvent,
+  type CloudEvent,
+} from './cloud-event';
+export { NonRetriableError, isRetriable, nonRetriable } from './errors';
+export { enqueueEvent, type EnqueueEventInput } from './outbox';
+export {
+  relayOutboxBatch,
+  startOutboxRelay,
+  type OutboxMessage,
+  type OutboxPublisher,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+} from './relay';
+export { deadLetterTopic } from './dead-letter';
+export { createInProcessBus, type InProcessBusOptions } from './in-process/in-process-bus';
+export {
+  createKafkaBus,
+  createKafkaPublisher,
+  ensureKafkaTopics,
+  type EnsureTopicsOptions,
+  type KafkaBusOptions,
+  type KafkaClientOptions,
+  type KafkaPublisher,
+} from './kafka';
+export type {
+  Bus,
+  BusDatabase,
+  CommonBusOptions,
+  EventHeaders,
+  HandlerContext,
+  RelayOptions,
+  RetryOptions,
+  Subscription,
+  TxClient,
+} from './types';

@@ -1,0 +1,107 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Logger } from '../../log/logger';
+import { deliverEvent, type DeliveryDeps } from '../deliver';
+import type { Subscription } from '../types';
+import { fromKafkaHeaders } from './kafka-headers';
+
+export interface KafkaConsumerGroupOptions {
+  kafka: Kafka;
+  /** The group id: the subscriptions' `consumer`. */
+  group: string;
+  subscriptions: Subscription[];
+  deliveryDeps: DeliveryDeps;
+  logger: Logger;
+  /** Partitions handled side by side; order holds within a partition (default 4). */
+  partitionsConsumedConcurrently?: number;
+  /**
+   * Where a group with no committed offset starts (default true: the earliest message). A new
+   * group then replays the retained topic instead of missing what was published before it joined.
+   */
+  fromBeginning?: boolean;
+  /** start() fails if the group is not joined by then (default 30 s). */
+  joinTimeoutMs?: number;
+}
+
+export interface KafkaConsumerGroup {
+  start(): Promise<void>;
+  /** Waits for the message in hand; its offset is committed only if it was settled. */
+  stop(): Promise<void>;
+  isHealthy(): boolean;
+}
+
+/**
+ * One KafkaJS consumer per consumer group, processing message by message (`eachMessage`): each
+ * consumer span is then a child of its message's producer span, as one user action should read
+ * as one trace (with `eachBatch` it would be a link in a new trace). A message whose delivery
+ * rejects is not acknowledged: KafkaJS fetches it again.
+ */
+export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): KafkaConsumerGroup {
+  const byTopic = new Map<string, Subscription>();
+  for (const sub of opts.subscriptions) for (const t of sub.topics) byTopic.set(t, sub);
+  const log = opts.logger.child({ consumer: opts.group });
+  const consumer: Consumer = opts.kafka.consumer({
+    groupId: opts.group,
+    allowAutoTopicCreation: true,
+    // A fetch long-polls this long when the topic is idle, and disconnect() waits for it: a short
+    // wait keeps shutdown quick at the cost of an idle fetch per second.
+    maxWaitTimeInMs: 1_000,
+  });
+  let joined = false;
+  let crashed: Error | undefined;
+  let joinWaiter: ((err?: Error) => void) | undefined;
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+    crashed = undefined;
+    joinWaiter?.();
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    joined = false;
+    const { error, restart } = e.payload;
+    log.error({ err: error, restart }, 'Kafka consumer crashed');
+    if (!restart) {
+      crashed = error;
+      joinWaiter?.(error);
+    }
+  });
+
+  return {
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: opts.fromBeginning ?? true });
+      const timeoutMs = opts.joinTimeoutMs ?? 30_000;
+      const joinedNow = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`consumer group ${opts.group} did not join within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        joinWaiter = (err) => {
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        };
+      });
+      await consumer.run({
+        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          const sub = byTopic.get(topic);
+          if (!sub) return;
+          await deliverEvent({ ...opts.deliveryDeps, beforeRetryWait: heartbeat }, sub, {
+            topic,
+            key: message.key?.toString('utf8'),
+            value: message.value?.toString('utf8') ?? null,
+            headers: fromKafkaHeaders(message.headers),
+            fallbackId: `${topic}/${partition}/${message.offset}`,
+          });
+        },
+      });
+      if (!joined) await joinedNow;
+      joinWaiter = undefined;
+    },
+    async stop() {
+      await consumer.disconnect();
+      joined = false;
+    },
+    isHealthy: () => joined && !crashed,
+  };
+}

@@ -1,0 +1,51 @@
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '../../log/logger';
+import { deadLetterTopic } from '../dead-letter';
+import { createKafkaClient } from './kafka-client';
+
+/**
+ * Creates those of `topics` (each with its `<topic>.dlt`) that do not exist yet, with the
+ * broker's defaults unless `partitions` is given; existing topics stay as they are. Subscribing
+ * to a missing topic fails in KafkaJS even when the broker auto-creates topics (its first
+ * metadata answer is UNKNOWN_TOPIC_OR_PARTITION), so consumers make their topics first.
+ */
+export async function createMissingTopics(
+  kafka: Kafka,
+  topics: string[],
+  partitions?: number,
+): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = [...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)]))].filter(
+      (t) => !existing.has(t),
+    );
+    if (wanted.length === 0) return [];
+    // Resolves false rather than failing when another process created one meanwhile.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: wanted.map((topic) => ({ topic, numPartitions: partitions ?? -1, replicationFactor: -1 })),
+    });
+    return wanted;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface EnsureTopicsOptions {
+  brokers: string[];
+  logger: Logger;
+  topics: string[];
+  /** Default: the broker's `num.partitions`. */
+  partitions?: number;
+}
+
+/** createMissingTopics for deployment jobs and tests (its own connection). */
+export async function ensureKafkaTopics(opts: EnsureTopicsOptions): Promise<string[]> {
+  return createMissingTopics(
+    createKafkaClient({ brokers: opts.brokers, clientId: 'testbed-topics', logger: opts.logger }),
+    opts.topics,
+    opts.partitions,
+  );
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** Shared building blocks of every service's configuration schema. */
+export const port = z.coerce.number().int().min(0).max(65535);
+export const positiveInt = z.coerce.number().int().positive();
+export const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const databaseUrl = z
+  .string()
+  .regex(/^(postgres(ql)?:\/\/.+|pglite:\/\/.+)$/, 'must be postgresql://… or pglite://<folder>|memory');
+
+/** Comma separated host:port list. */
+export const brokerList = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1));
+
+/** Variables every service understands. */
+export const baseConfigShape = {
+  LOG_LEVEL: logLevel.default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60000).default(0),
+  /** JWKS of the identity provider; without it the local key in DATA_DIR signs and verifies. */
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_ISSUER: z.string().min(1).default('testbed-local'),
+  AUTH_AUDIENCE: z.string().min(1).default('testbed'),
+};

@@ -1,0 +1,2 @@
+export { loadConfig, loadEnvFile, ConfigError } from './load-config';
+export * from './common';

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's configuration schema. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment once at start with a zod schema whose keys are the variable names.
+ * Every problem is collected, so an operator fixes them all in one go instead of one per restart.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const value = env[String(issue.path[0])];
+    const shown = value === undefined ? 'missing' : `got ${JSON.stringify(redact(name, value))}`;
+    return `${name}: ${issue.message} (${shown})`;
+  });
+  throw new ConfigError(problems);
+}
+
+function redact(name: string, value: string): string {
+  return /SECRET|PASSWORD|KEY|TOKEN/i.test(name) ? '***' : value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}
+
+/** Reads KEY=value lines (e.g. the rig's deploy/local/.env) without overriding what is already set. */
+export function loadEnvFile(path: string, env: Record<string, string | undefined> = process.env): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  if (!fs.existsSync(path)) return false;
+  for (const line of fs.readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match || line.trimStart().startsWith('#')) continue;
+    const [, key, raw] = match as unknown as [string, string, string];
+    if (env[key] === undefined) env[key] = raw.replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return true;
+}

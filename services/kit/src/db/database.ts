@@ -1,0 +1,131 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { Prisma, PrismaClient } from './generated/client';
+import { pgliteAdapterFactory } from './adapters';
+import { lockPgliteDir } from './pglite-lock';
+import { tracingExtension } from './tracing';
+import { parseDatabaseUrl } from './url';
+
+/**
+ * The Prisma client every service uses. It carries a query extension (spans), and extended
+ * clients have no `$on` (log events): use the logger instead.
+ */
+export type DbClient = Omit<PrismaClient, '$on'>;
+
+/** The `tx` of `prisma.$transaction(async (tx) => …)`: pass it to code that must join the transaction. */
+export type DbTransaction = Prisma.TransactionClient;
+
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  /** The URL it was opened with (with its password: do not log it, use `redactUrl`). */
+  url: string;
+  /** Prisma client (with OpenTelemetry spans); `$transaction(async (tx) => …)` and raw SQL work on both kinds. */
+  prisma: DbClient;
+  /**
+   * The PGlite instance when kind is 'pglite'. PGlite is one connection in this process: anything
+   * else that needs the same database (the migration runner) must use this instance.
+   */
+  pglite?: PGlite;
+  /** Round trip to the database (health checks); no span. */
+  ping(): Promise<void>;
+  /** Disconnects the client, then ends the pool or closes PGlite. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** `postgres://…`, `postgresql://…`, `pglite://<folder>` or `pglite://memory`. */
+  url: string;
+  /** Postgres connections per process (default 10: several replicas share the server's 100). */
+  poolMax?: number;
+  /** Errors of idle pool connections (server restart…); they are otherwise only debug-logged. */
+  onPoolError?: (err: Error) => void;
+  /** Shown in Postgres' pg_stat_activity: which service holds a connection. */
+  applicationName?: string;
+}
+
+/**
+ * Postgres connects lazily (call `ping()` to fail fast); PGlite opens (and creates) its folder now,
+ * which takes a few seconds.
+ */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const target = parseDatabaseUrl(opts.url);
+  return target.kind === 'postgres' ? openPostgres(opts, target.url) : openPglite(opts.url, target.dataDir);
+}
+
+/**
+ * The query extension adds no fields or models, so the extended client has the plain client's
+ * types minus `$on`; TypeScript cannot relate the two `$transaction` overload sets by itself.
+ */
+function traced(client: PrismaClient, namespace: string): DbClient {
+  return client.$extends(tracingExtension('postgresql', namespace)) as unknown as DbClient;
+}
+
+function closeOnce(fn: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= fn());
+}
+
+async function openPostgres(opts: OpenDatabaseOptions, url: string): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolMax ?? 10,
+    // Fail a request fast when the server is unreachable instead of waiting for the OS timeout.
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: opts.applicationName ?? 'testbed',
+  });
+  const onPoolError = opts.onPoolError ?? (() => undefined);
+  const adapter = new PrismaPg(pool, { onPoolError, onConnectionError: onPoolError });
+  const namespace = new URL(url).pathname.slice(1) || 'postgres';
+  const prisma = traced(new PrismaClient({ adapter }), namespace);
+  return {
+    kind: 'postgres',
+    url,
+    prisma,
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    close: closeOnce(async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    }),
+  };
+}
+
+async function openPglite(url: string, dataDir: string | undefined): Promise<Database> {
+  let release = () => {};
+  if (dataDir) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    release = lockPgliteDir(dataDir);
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (err) {
+    release();
+    throw new Error(`cannot open PGlite in ${dataDir ?? 'memory'}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const prisma = traced(new PrismaClient({ adapter: pgliteAdapterFactory(pglite) }), dataDir ?? 'memory');
+  return {
+    kind: 'pglite',
+    url,
+    prisma,
+    pglite,
+    async ping() {
+      await pglite.query('SELECT 1');
+    },
+    close: closeOnce(async () => {
+      try {
+        await prisma.$disconnect();
+        await pglite.close();
+      } finally {
+        release();
+      }
+    }),
+  };
+}

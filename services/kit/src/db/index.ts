@@ -1,0 +1,25 @@
+/** The database layer: Prisma client over Postgres or PGlite, and the migration runner. */
+export {
+  openDatabase,
+  type Database,
+  type DbClient,
+  type DbTransaction,
+  type OpenDatabaseOptions,
+} from './database';
+export {
+  createMigration,
+  migrateDatabase,
+  type CreateMigrationOptions,
+  type MigrateLogger,
+  type MigrateOptions,
+} from './migrate';
+export {
+  parseDatabaseUrl,
+  redactUrl,
+  resolveDatabaseUrl,
+  withDatabaseName,
+  type DatabaseTarget,
+} from './url';
+export { Prisma } from './generated/client';
+/** Short name for the `tx` of `prisma.$transaction(async (tx) => …)` in services' stores. */
+export type { DbTransaction as Tx } from './database';

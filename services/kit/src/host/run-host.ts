@@ -1,0 +1,125 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log/logger';
+import type { Authenticator } from '../auth/principal';
+import type { Database } from '../db';
+import type { Bus } from '../bus';
+import { createHttpApp } from '../http/app';
+import { Readiness } from '../http/readiness';
+import { alwaysLeader, type LeaderElector } from '../leader/leader';
+import { startPeriodicTasks } from '../leader/periodic';
+import type { ServiceModule } from './service-module';
+
+export interface HostOptions {
+  name: string;
+  port: number;
+  /** Interface to listen on; defaults to all. */
+  listenHost?: string;
+  logger: Logger;
+  metrics: Registry;
+  authenticator: Authenticator;
+  db: Database;
+  bus: Bus;
+  modules: ServiceModule[];
+  leader?: LeaderElector;
+  shutdownDelayMs?: number;
+  extraRouters?: import('express').Router[];
+  /** Closed last (e.g. the telemetry SDK). */
+  onStopped?: () => Promise<void>;
+}
+
+export interface RunningHost {
+  url: string;
+  port: number;
+  readiness: Readiness;
+  stop(): Promise<void>;
+}
+
+/**
+ * Composes service modules into one process: one HTTP server for all their routes, their bus
+ * subscriptions, their leader-only tasks; and takes them down in the order that loses nothing.
+ */
+export async function runHost(opts: HostOptions): Promise<RunningHost> {
+  const { logger, modules, db, bus } = opts;
+  const leader = opts.leader ?? alwaysLeader();
+  const readiness = new Readiness();
+  readiness.add({ name: 'database', check: () => db.ping() });
+  readiness.add({
+    name: 'bus',
+    check: async () => {
+      if (!(await bus.isReady())) throw new Error('bus not connected');
+    },
+  });
+  for (const m of modules) readiness.add(...(m.readiness ?? []));
+
+  const app = createHttpApp({
+    name: opts.name,
+    logger,
+    metrics: opts.metrics,
+    readiness,
+    authenticator: opts.authenticator,
+    routes: modules.flatMap((m) => m.routes ?? []),
+    extraRouters: opts.extraRouters,
+  });
+  const server = http.createServer(app);
+  // Idle keep-alive sockets must not hold shutdown open.
+  server.keepAliveTimeout = 5000;
+
+  for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
+  for (const m of modules) await m.start?.();
+  await bus.start();
+  await leader.start();
+  const stopTasks = startPeriodicTasks(
+    modules.flatMap((m) => m.leaderTasks ?? []),
+    leader,
+    logger,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.listenHost, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  readiness.markReady();
+  logger.info({ port, modules: modules.map((m) => m.name) }, `${opts.name} listening`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      readiness.markStopping();
+      if (opts.shutdownDelayMs) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await stopTasks();
+      await leader.stop();
+      await bus.stop();
+      for (const m of [...modules].reverse()) await m.stop?.();
+      await db.close();
+      await opts.onStopped?.();
+      logger.info(`${opts.name} stopped`);
+    })());
+
+  return { url: `http://127.0.0.1:${port}`, port, readiness, stop };
+}
+
+/** SIGTERM/SIGINT begin the graceful shutdown once; a second signal exits at once. */
+export function stopOnSignals(host: Pick<RunningHost, 'stop'>, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    host.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { baseConfigShape, brokerList, databaseUrl, port } from '../config/common';
+import { ConfigError, loadConfig } from '../config/load-config';
+import { createLogger, type Logger } from '../log/logger';
+import { createJwksAuthenticator, createKeyAuthenticator } from '../auth/jwt-authenticator';
+import { loadOrCreateLocalKey } from '../auth/local-key';
+import type { Authenticator } from '../auth/principal';
+import { openDatabase } from '../db';
+import { createKafkaBus } from '../bus';
+import { systemClock } from '../time/clock';
+import { runHost, stopOnSignals, type RunningHost } from './run-host';
+import type { ServiceFactory } from './service-module';
+
+/** What every standalone service process reads, next to its own variables. */
+export const standaloneConfigShape = {
+  ...baseConfigShape,
+  PORT: port,
+  LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: databaseUrl,
+  KAFKA_BROKERS: brokerList,
+  /** Holds the local signing key when no AUTH_JWKS_URL is set (a shared folder on one machine). */
+  DATA_DIR: z.string().min(1).default('.data'),
+};
+const standaloneSchema = z.object(standaloneConfigShape);
+export type StandaloneConfig = z.infer<typeof standaloneSchema>;
+
+export async function authenticatorFor(config: {
+  AUTH_JWKS_URL?: string;
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+  DATA_DIR: string;
+}): Promise<Authenticator> {
+  const verify = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE };
+  if (config.AUTH_JWKS_URL) return createJwksAuthenticator({ ...verify, jwksUrl: config.AUTH_JWKS_URL });
+  const key = await loadOrCreateLocalKey(path.resolve(config.DATA_DIR));
+  return createKeyAuthenticator(key.publicKey, verify);
+}
+
+/**
+ * The standalone host: one service per process (one pod), Postgres and Kafka. The service's own
+ * configuration schema is merged with the standard one and checked in one pass.
+ */
+export async function runStandalone<S extends z.ZodObject>(opts: {
+  name: string;
+  configShape: S;
+  factory: ServiceFactory<StandaloneConfig & z.infer<S>>;
+  onStopped?: () => Promise<void>;
+}): Promise<{ host: RunningHost; logger: Logger }> {
+  const schema = standaloneSchema.extend(opts.configShape.shape);
+  let config: StandaloneConfig & z.infer<S>;
+  try {
+    config = loadConfig(schema) as StandaloneConfig & z.infer<S>;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${opts.name}: cannot start.\n${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ name: opts.name, level: config.LOG_LEVEL });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const db = await openDatabase({ url: config.DATABASE_URL });
+  const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: opts.name, db, sources: [opts.name], logger, metrics });
+  const module = opts.factory({ config, logger, db, bus, clock: systemClock, metrics, source: opts.name });
+  const host = await runHost({
+    name: opts.name,
+    port: config.PORT,
+    listenHost: config.LISTEN_HOST,
+    logger,
+    metrics,
+    authenticator: await authenticatorFor(config),
+    db,
+    bus,
+    modules: [module],
+    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+    onStopped: opts.onStopped,
+  });
+  stopOnSignals(host, logger);
+  return { host, logger };
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../log/logger';
+import type { Authenticator } from '../auth/principal';
+import { buildRouter } from './router';
+import { buildOpenApiDocument } from './openapi';
+import { notFoundHandler, problemErrorHandler } from './problem';
+import { httpTelemetry } from './telemetry-middleware';
+import type { Readiness } from './readiness';
+import type { RouteSpec } from './route';
+import { mountDocs } from './docs';
+
+export interface HttpAppOptions {
+  name: string;
+  version?: string;
+  logger: Logger;
+  metrics: Registry;
+  readiness: Readiness;
+  authenticator: Authenticator;
+  routes: RouteSpec[];
+  /** Largest JSON body accepted. */
+  bodyLimit?: string;
+  /** Extra mounts before the 404 handler (the portal's static files, SSE streams…). */
+  extraRouters?: express.Router[];
+}
+
+const requestId: RequestHandler = (req, res, next) => {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+  req.headers['x-request-id'] = id;
+  res.setHeader('X-Request-Id', id);
+  next();
+};
+
+/**
+ * The Express app every host uses: security headers, request ids, a span and a duration per
+ * request, JSON bodies with a size limit, health, readiness, metrics, the OpenAPI document and
+ * the routes, with every error answered as an RFC 9457 problem.
+ */
+export function createHttpApp(opts: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [opts.metrics],
+  });
+
+  app.use(helmet());
+  app.use(requestId);
+  app.use(httpTelemetry(opts.name, duration));
+  app.use(express.json({ limit: opts.bodyLimit ?? '1mb', type: ['application/json', 'application/*+json'] }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: opts.name });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await opts.readiness.report();
+    res.status(report.ready ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(opts.metrics.contentType).send(await opts.metrics.metrics());
+  });
+  const openapi = buildOpenApiDocument({ title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' }, opts.routes);
+  app.get(['/openapi.json', '/v1/openapi.json'], (_req, res) => {
+    res.json(openapi);
+  });
+  mountDocs(app, '/v1/openapi.json');
+
+  app.use(buildRouter(opts.routes, opts.authenticator));
+  for (const router of opts.extraRouters ?? []) app.use(router);
+  app.use(notFoundHandler);
+  app.use(problemErrorHandler(opts.logger));
+  return app;
+}

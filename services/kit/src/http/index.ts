@@ -1,0 +1,7 @@
+export * from './errors';
+export { createHttpApp, type HttpAppOptions } from './app';
+export { defineRoute, type RouteSpec, type RouteResult, type RouteInput, type HttpMethod } from './route';
+export { buildOpenApiDocument, openApiPath } from './openapi';
+export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness';
+export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Problem } from './problem';
+export * from './pagination';

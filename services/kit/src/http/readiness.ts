@@ -1,0 +1,53 @@
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves when the dependency answers; rejects with the reason otherwise. Must be cheap. */
+  check(): Promise<void>;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; error?: string }>;
+}
+
+/**
+ * Not ready until start-up hooks finish, and again from the moment shutdown begins, so load
+ * balancers stop sending before the server closes.
+ */
+export class Readiness {
+  private state: 'starting' | 'ready' | 'stopping' = 'starting';
+  private readonly checks: ReadinessCheck[] = [];
+
+  add(...checks: ReadinessCheck[]): void {
+    this.checks.push(...checks);
+  }
+  markReady(): void {
+    if (this.state === 'starting') this.state = 'ready';
+  }
+  markStopping(): void {
+    this.state = 'stopping';
+  }
+
+  async report(timeoutMs = 2000): Promise<ReadinessReport> {
+    const checks: ReadinessReport['checks'] = {};
+    await Promise.all(
+      this.checks.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
+          checks[name] = { ok: true };
+        } catch (err) {
+          checks[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    if (this.state !== 'ready') checks.lifecycle = { ok: false, error: this.state };
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

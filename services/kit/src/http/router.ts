@@ -1,0 +1,47 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { ForbiddenError, UnauthorizedError } from './errors';
+import { parseRequest } from './validation';
+import type { RouteSpec } from './route';
+import type { Authenticator, Principal } from '../auth/principal';
+
+const ANONYMOUS: Principal = { subject: 'anonymous', role: 'user' };
+
+async function authenticate(req: Request, route: RouteSpec, authenticator: Authenticator): Promise<Principal> {
+  if (route.roles === 'public') return ANONYMOUS;
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!match?.[1]) throw new UnauthorizedError('an Authorization: Bearer <token> header is required');
+  const principal = await authenticator.verify(match[1]);
+  if (route.roles && !route.roles.includes(principal.role)) {
+    throw new ForbiddenError(`role '${principal.role}' may not ${route.method.toUpperCase()} ${route.path}`);
+  }
+  return principal;
+}
+
+/** Builds an Express router from route specs: auth, validation, then the handler; errors flow to the problem mapper. */
+export function buildRouter(routes: RouteSpec[], authenticator: Authenticator): Router {
+  const router = express.Router();
+  for (const route of routes) {
+    const middleware = [];
+    if (route.rawBody) middleware.push(express.raw({ type: () => true, limit: '512mb' }));
+    middleware.push(async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const principal = await authenticate(req, route, authenticator);
+        const { params, query, body } = parseRequest(
+          { params: route.params, query: route.query, body: route.body },
+          { params: req.params, query: req.query, body: route.body ? (req.body ?? {}) : req.body },
+        );
+        res.locals.principal = principal;
+        const result = await route.handler({ params, query, body, principal, req, res });
+        if ('streamed' in result) return;
+        if (result.headers) res.set(result.headers);
+        if (result.body === undefined) res.status(result.status).end();
+        else res.status(result.status).json(result.body);
+      } catch (err) {
+        next(err);
+      }
+    });
+    router[route.method](route.path, ...middleware);
+  }
+  return router;
+}

@@ -1,0 +1,10 @@
+export * from './config';
+export * from './http';
+export * from './auth';
+export * from './host';
+export * from './leader';
+export * from './time';
+export { createLogger, type Logger } from './log/logger';
+export * from './db';
+export * from './bus';
+export * from './telemetry';

@@ -1,0 +1,2 @@
+export { alwaysLeader, type LeaderElector } from './leader';
+export { startPeriodicTasks, type PeriodicTask } from './periodic';
