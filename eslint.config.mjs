@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'deploy/local/.state/', 'deploy/local/.cache/', '**/generated/', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', 'deploy/local/.state/', 'deploy/local/.cache/', 'deploy/helm/.cache/', '**/generated/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

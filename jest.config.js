@@ -7,8 +7,9 @@ module.exports = {
   transform: {
     '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  // jose is ESM only, and PGlite's CommonJS build uses import(): SWC turns both into plain CommonJS for Jest.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@electric-sql/pglite)/)'],
+  // jose and @kubernetes/client-node (with its openid-client, oauth4webapi) are ESM only, and PGlite's
+  // CommonJS build uses import(): SWC turns them into plain CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@electric-sql/pglite|@kubernetes/client-node|openid-client|oauth4webapi)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   testTimeout: 60000,
   maxWorkers: 2,

@@ -30,11 +30,18 @@ usage() {
   exit 2
 }
 
-# One `up`/`down` at a time (other engineers share the machine).
+# One `up`/`down` at a time on this machine (other engineers share it; the ports are the
+# machine's). The lock file is outside the work tree so that removing .state cannot break it;
+# it is fd 9, which every daemon start closes (start_bg, pg_ctl) so that no daemon holds it.
+STACK_LOCK=/run/lock/testbed-rig.lock
+
 take_lock() {
-  mkdir -p "$STATE_DIR"
-  exec 9>"$STATE_DIR/stack.lock"
-  flock -w 600 9 || die "another stack.sh up/down still runs after 600 s ($STATE_DIR/stack.lock)"
+  mkdir -p "$STATE_DIR" "$(dirname "$STACK_LOCK")"
+  exec 9>"$STACK_LOCK"
+  if ! flock -n 9; then
+    log "waiting for another stack.sh up/down to finish ($STACK_LOCK)"
+    flock -w 600 9 || die "another stack.sh up/down still runs after 600 s ($STACK_LOCK)"
+  fi
 }
 
 # Debian packages every component needs, installed in one apt-get run.

@@ -9,12 +9,25 @@ cd "$(dirname "$0")/../.."
 step() { printf '\n== %s\n' "$*"; }
 started=$(date +%s)
 
+# Helm is built from source the first time (minutes): start it now, next to the rig's set-up.
+helm_log=$(mktemp)
+bash deploy/helm/install-helm.sh >"$helm_log" 2>&1 &
+helm_pid=$!
+
 step "type check and lint"
 npm run --silent typecheck
 npm run --silent lint
 
 step "rig up"
 bash deploy/local/stack.sh up
+
+step "helm (for the chart tests)"
+if ! wait "$helm_pid"; then
+  cat "$helm_log"
+  echo "building helm failed" >&2
+  exit 1
+fi
+tail -n 1 "$helm_log"
 
 teardown() {
   if [ "${KEEP_STACK:-0}" != "1" ]; then

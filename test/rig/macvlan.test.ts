@@ -4,7 +4,8 @@
  * and the only traffic here is the Docker API on loopback.
  *
  * Docker allows one macvlan network per parent interface (and no overlapping subnets), so this
- * test first removes what an interrupted run of itself left behind (found by its label).
+ * test first removes what an interrupted run of itself left behind (found by its label), and
+ * reuses (without removing it) a network another test already made on tb2 with the same subnet.
  */
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -69,28 +70,46 @@ afterAll(async () => {
   await network?.remove().catch(() => undefined);
 });
 
+/** The macvlan network someone else already made on this parent, if any. */
+async function networkOnParent(parent: string): Promise<Docker.NetworkInspectInfo | undefined> {
+  const macvlans = await docker.listNetworks({ filters: JSON.stringify({ driver: ['macvlan'] }) });
+  return macvlans.find((n) => n.Options?.parent === parent);
+}
+
 test('a busybox container on a macvlan network over tb2 gets its fixed address', async () => {
   const parent = required(env, 'NODE2_MACVLAN_PARENT');
-  network = await docker.createNetwork({
-    Name: name,
-    Driver: 'macvlan',
-    CheckDuplicate: true,
-    Options: { parent },
-    IPAM: { Driver: 'default', Config: [{ Subnet: SUBNET, Gateway: GATEWAY }] },
-    Labels: { [LABEL]: LABEL_VALUE },
-  });
+  const existing = await networkOnParent(parent);
+  let networkName = name;
+  if (existing) {
+    const subnets = (existing.IPAM?.Config ?? []).map((c) => c.Subnet);
+    if (!subnets.includes(SUBNET)) {
+      throw new Error(
+        `network ${existing.Name} already uses ${parent} on ${NODE} with ${subnets.join(', ')}`,
+      );
+    }
+    networkName = existing.Name; // shared: not ours to remove
+  } else {
+    network = await docker.createNetwork({
+      Name: name,
+      Driver: 'macvlan',
+      CheckDuplicate: true,
+      Options: { parent },
+      IPAM: { Driver: 'default', Config: [{ Subnet: SUBNET, Gateway: GATEWAY }] },
+      Labels: { [LABEL]: LABEL_VALUE },
+    });
+  }
   container = await docker.createContainer({
     name,
     Image: 'testbed/busybox',
     Cmd: ['sleep', '300'],
     Labels: { [LABEL]: LABEL_VALUE },
-    HostConfig: { NetworkMode: name, AutoRemove: false },
-    NetworkingConfig: { EndpointsConfig: { [name]: { IPAMConfig: { IPv4Address: ADDRESS } } } },
+    HostConfig: { NetworkMode: networkName, AutoRemove: false },
+    NetworkingConfig: { EndpointsConfig: { [networkName]: { IPAMConfig: { IPv4Address: ADDRESS } } } },
   });
   await container.start();
 
   const inspected = await container.inspect();
-  expect(inspected.NetworkSettings.Networks[name]?.IPAddress).toBe(ADDRESS);
+  expect(inspected.NetworkSettings.Networks[networkName]?.IPAddress).toBe(ADDRESS);
 
   const { output, exitCode } = await execIn(container, ['ip', 'addr']);
   expect(exitCode).toBe(0);

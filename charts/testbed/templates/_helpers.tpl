@@ -50,13 +50,17 @@ app.kubernetes.io/component: {{ . }}
 {{- end -}}
 {{- end -}}
 
-{{/* [registry/]repository:tag; (dict "root" $ "image" <an image map with repository, maybe tag>). */}}
+{{/*
+[registry/]repository:tag[@digest] from (dict "root" $ "image" { repository, tag, digest }): the
+tag defaults to image.tag, then the chart's appVersion; skaffold sets all three.
+*/}}
 {{- define "testbed.image" -}}
 {{- $root := .root -}}
 {{- $repository := .image.repository -}}
 {{- with $root.Values.image.registry }}{{ $repository = printf "%s/%s" (trimSuffix "/" .) $repository }}{{ end -}}
 {{- $tag := (get .image "tag") | default $root.Values.image.tag | default $root.Chart.AppVersion -}}
 {{- printf "%s:%s" $repository (toString $tag) -}}
+{{- with (get .image "digest") }}@{{ . }}{{ end -}}
 {{- end -}}
 
 {{/* The Secret and key that hold DATABASE_URL for the service pods. */}}

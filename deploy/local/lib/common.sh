@@ -95,11 +95,11 @@ stop_pid() {
 }
 
 # start_bg LOGFILE PIDFILE CMD...: start CMD in its own session, detached from this shell's
-# terminal and output; records its pid.
+# terminal, output and lock (fd 9, see take_lock in stack.sh); records its pid.
 start_bg() {
   local logfile=$1 pidfile=$2
   shift 2
-  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   echo $! >"$pidfile"
 }
 
@@ -119,7 +119,8 @@ ensure_pkgs() {
   for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
   ((${#missing[@]})) || return 0
   log "installing Debian packages: ${missing[*]}"
-  local made_policy=0
+  local made_policy=0 t0
+  t0=$(now_ms)
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
@@ -132,6 +133,7 @@ ensure_pkgs() {
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   } >"$STATE_DIR/apt.log" 2>&1 || rc=$?
-  ((made_policy)) && rm -f /usr/sbin/policy-rc.d
+  if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi
   ((rc == 0)) || fail_component apt "installing ${missing[*]} failed (exit $rc)" "$STATE_DIR/apt.log"
+  log "installed ${missing[*]} ($(elapsed_since "$t0"))"
 }

@@ -130,6 +130,11 @@ dockerd_up() {
   dir=$(node_dir "$n")
   port=$(node_port "$n")
   pid=$(dockerd_pid "$n")
+  if [[ -n $pid ]] && ((TLS_CHANGED)); then
+    log "node$n: restarting dockerd for the new TLS certificates"
+    dockerd_down "$n"
+    pid=""
+  fi
   if [[ -z $pid ]]; then
     if tcp_open 127.0.0.1 "$port"; then die "node$n: port 127.0.0.1:$port is taken by another process"; fi
     rm -f "$dir/dockerd.pid" "$(node_socket "$n")" # stale after a crash or reboot
@@ -174,7 +179,7 @@ node_up() {
   veth_up "$n"
   containerd_up "$n"
   local state=started
-  [[ -n $(dockerd_pid "$n") ]] && state="already running"
+  if [[ -n $(dockerd_pid "$n") ]] && ((TLS_CHANGED == 0)); then state="already running"; fi
   dockerd_up "$n"
   log "node$n: dockerd $state: unix://$(node_socket "$n"), tcp://127.0.0.1:$(node_port "$n") (TLS), parent $(node_parent "$n") ($(elapsed_since "$t0"))"
 }

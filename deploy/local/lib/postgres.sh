@@ -105,7 +105,8 @@ pg_up() {
     fi
     pg_write_conf
     touch "$PG_LOG" && chown postgres:postgres "$PG_LOG"
-    as_postgres "$(pg_bin)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$WAIT_SECONDS" start >/dev/null ||
+    # 9>&-: the server must not inherit stack.sh's lock.
+    as_postgres "$(pg_bin)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$WAIT_SECONDS" start >/dev/null 9>&- ||
       fail_component postgres "pg_ctl start failed or timed out (${WAIT_SECONDS}s)" "$PG_LOG"
   fi
   wait_for postgres "$WAIT_SECONDS" "$PG_LOG" "" "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # TLS_* are used by nodes.sh and envfile.sh
 # TLS material for the Docker daemons' TCP endpoints (.state/tls): one CA, a server
 # certificate for 127.0.0.1/localhost, a client certificate for the platform. File names follow
 # Docker's convention (ca.pem, cert.pem, key.pem), so DOCKER_CERT_PATH=.state/tls works with
@@ -19,39 +19,51 @@ tls_valid() {
     [[ -s $f ]] || return 1
   done
   openssl verify -CAfile "$TLS_CA" "$TLS_SERVER_CERT" "$TLS_CLIENT_CERT" >/dev/null 2>&1 &&
-    openssl x509 -checkend 86400 -noout -in "$TLS_SERVER_CERT" >/dev/null 2>&1 &&
-    openssl x509 -checkend 86400 -noout -in "$TLS_CLIENT_CERT" >/dev/null 2>&1
+    tls_pair_ok "$TLS_CA" "$TLS_CA_KEY" &&
+    tls_pair_ok "$TLS_SERVER_CERT" "$TLS_SERVER_KEY" &&
+    tls_pair_ok "$TLS_CLIENT_CERT" "$TLS_CLIENT_KEY"
 }
 
-# tls_issue NAME SUBJECT_CN EXTENSIONS: key + certificate signed by the CA (openssl output
-# goes to stdout/stderr of the caller).
+# tls_pair_ok CERT KEY: the key belongs to the certificate, which is valid for another day.
+tls_pair_ok() {
+  openssl x509 -checkend 86400 -noout -in "$1" >/dev/null 2>&1 &&
+    [[ $(openssl x509 -noout -pubkey -in "$1" 2>/dev/null) == $(openssl pkey -pubout -in "$2" 2>/dev/null) ]]
+}
+
+# tls_issue DIR NAME SUBJECT_CN EXTENSIONS: key + certificate signed by DIR's CA (openssl
+# output goes to stdout/stderr of the caller).
 tls_issue() {
-  local name=$1 cn=$2 ext=$3
-  openssl genrsa -out "$TLS_DIR/$name-key.pem" 2048 &&
-    openssl req -new -key "$TLS_DIR/$name-key.pem" -subj "/CN=$cn" -out "$TLS_DIR/$name.csr" &&
-    printf '%s\n' "$ext" >"$TLS_DIR/$name.ext" &&
-    openssl x509 -req -in "$TLS_DIR/$name.csr" -CA "$TLS_CA" -CAkey "$TLS_CA_KEY" -CAcreateserial \
-      -days "$TLS_DAYS" -sha256 -extfile "$TLS_DIR/$name.ext" -out "$TLS_DIR/$name-cert.pem" &&
-    rm -f "$TLS_DIR/$name.csr" "$TLS_DIR/$name.ext"
+  local dir=$1 name=$2 cn=$3 ext=$4
+  openssl genrsa -out "$dir/$name-key.pem" 2048 &&
+    openssl req -new -key "$dir/$name-key.pem" -subj "/CN=$cn" -out "$dir/$name.csr" &&
+    printf '%s\n' "$ext" >"$dir/$name.ext" &&
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" -CAcreateserial \
+      -days "$TLS_DAYS" -sha256 -extfile "$dir/$name.ext" -out "$dir/$name-cert.pem" &&
+    rm -f "$dir/$name.csr" "$dir/$name.ext"
 }
 
+# tls_generate DIR: a CA, server and client material in DIR (names as in TLS_* above).
 tls_generate() {
+  local dir=$1
   umask 077
-  openssl genrsa -out "$TLS_CA_KEY" 2048 &&
-    openssl req -x509 -new -key "$TLS_CA_KEY" -sha256 -days "$TLS_DAYS" -subj "/CN=testbed-rig-ca" \
+  openssl genrsa -out "$dir/ca-key.pem" 2048 &&
+    openssl req -x509 -new -key "$dir/ca-key.pem" -sha256 -days "$TLS_DAYS" -subj "/CN=testbed-rig-ca" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -out "$TLS_CA" &&
-    tls_issue server localhost "basicConstraints=CA:FALSE
+      -out "$dir/ca.pem" &&
+    tls_issue "$dir" server localhost "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,DNS:localhost" &&
-    tls_issue client testbed-platform "basicConstraints=CA:FALSE
+    tls_issue "$dir" client testbed-platform "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth" &&
-    mv "$TLS_DIR/client-cert.pem" "$TLS_CLIENT_CERT" &&
-    mv "$TLS_DIR/client-key.pem" "$TLS_CLIENT_KEY" &&
-    chmod 644 "$TLS_CA" "$TLS_SERVER_CERT" "$TLS_CLIENT_CERT"
+    mv "$dir/client-cert.pem" "$dir/cert.pem" &&
+    mv "$dir/client-key.pem" "$dir/key.pem" &&
+    chmod 644 "$dir/ca.pem" "$dir/server-cert.pem" "$dir/cert.pem"
 }
+
+# Set to 1 when this run made new certificates: running daemons must then be restarted.
+TLS_CHANGED=0
 
 tls_up() {
   command -v openssl >/dev/null || ensure_pkgs openssl
@@ -59,12 +71,15 @@ tls_up() {
     log "tls: certificates present in $TLS_DIR"
     return 0
   fi
-  local t0
+  local t0 tmp="$TLS_DIR.new"
   t0=$(now_ms)
-  rm -rf "$TLS_DIR"
-  install -d -m 700 "$TLS_DIR"
-  (tls_generate) >"$STATE_DIR/openssl.log" 2>&1 ||
+  rm -rf "$tmp"
+  install -d -m 700 "$tmp"
+  (tls_generate "$tmp") >"$STATE_DIR/openssl.log" 2>&1 ||
     fail_component tls "generating certificates failed" "$STATE_DIR/openssl.log"
+  rm -rf "$TLS_DIR"
+  mv "$tmp" "$TLS_DIR"
   tls_valid || die "tls: the generated certificates do not verify"
+  TLS_CHANGED=1
   log "tls: generated CA, server and client certificates in $TLS_DIR ($(elapsed_since "$t0"))"
 }

@@ -19,6 +19,7 @@ export { createInProcessBus, type InProcessBusOptions } from './in-process/in-pr
 export {
   createKafkaBus,
   createKafkaPublisher,
+  deleteKafkaTopics,
   ensureKafkaTopics,
   type EnsureTopicsOptions,
   type KafkaBusOptions,

@@ -25,6 +25,11 @@ export interface Subscription {
   /** Consumer group, e.g. 'ipam': each group sees each event once; idempotency is per group. */
   consumer: string;
   topics: string[];
+  /**
+   * Runs inside the transaction that marks the event processed; throw to roll it all back
+   * (NonRetriableError to skip the retries). Query only through `ctx.tx`: on PGlite a query
+   * outside it waits for this very transaction, which then times out.
+   */
   handle(event: CloudEvent<unknown>, ctx: HandlerContext): Promise<void>;
 }
 

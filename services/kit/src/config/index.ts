@@ -1,2 +1,2 @@
-export { loadConfig, loadEnvFile, ConfigError } from './load-config';
+export { loadConfig, loadEnvFile, parseEnvFile, ConfigError } from './load-config';
 export * from './common';

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { z } from 'zod';
 
 /** Thrown when the environment does not satisfy a service's configuration schema. */
@@ -31,16 +32,22 @@ function redact(name: string, value: string): string {
   return /SECRET|PASSWORD|KEY|TOKEN/i.test(name) ? '***' : value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
 
-/** Reads KEY=value lines (e.g. the rig's deploy/local/.env) without overriding what is already set. */
-export function loadEnvFile(path: string, env: Record<string, string | undefined> = process.env): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fs = require('node:fs') as typeof import('node:fs');
-  if (!fs.existsSync(path)) return false;
-  for (const line of fs.readFileSync(path, 'utf8').split('\n')) {
-    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match || line.trimStart().startsWith('#')) continue;
-    const [, key, raw] = match as unknown as [string, string, string];
-    if (env[key] === undefined) env[key] = raw.replace(/^(['"])(.*)\1$/, '$2');
+/** KEY=VALUE lines as deploy/local/stack.sh writes them (optional `export`, optional quotes, # comments). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);
+    if (!m?.[1] || raw.trimStart().startsWith('#')) continue;
+    let value = m[2] ?? '';
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    out[m[1]] = value;
   }
+  return out;
+}
+
+/** Loads such a file (e.g. the rig's deploy/local/.env) without overriding what is already set. */
+export function loadEnvFile(path: string, env: Record<string, string | undefined> = process.env): boolean {
+  if (!fs.existsSync(path)) return false;
+  for (const [key, value] of Object.entries(parseEnvFile(fs.readFileSync(path, 'utf8')))) env[key] ??= value;
   return true;
 }

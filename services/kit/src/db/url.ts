@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseEnvFile } from '../config/load-config';
 
 /** Where a database URL points: a Postgres server, or PGlite in a folder or in memory. */
 export type DatabaseTarget =
@@ -19,19 +20,6 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseTarg
     return { kind: 'pglite', dataDir: path.resolve(cwd, where) };
   }
   throw new Error('database URL must be postgres://…, postgresql://…, pglite://<folder> or pglite://memory');
-}
-
-/** KEY=VALUE lines as written by deploy/local/stack.sh (optional `export`, optional quotes). */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(raw);
-    if (!m?.[1] || raw.trimStart().startsWith('#')) continue;
-    let value = m[2] ?? '';
-    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
-    out[m[1]] = value;
-  }
-  return out;
 }
 
 /**

@@ -66,21 +66,30 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
   // Idle keep-alive sockets must not hold shutdown open.
   server.keepAliveTimeout = 5000;
 
-  for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
-  for (const m of modules) await m.start?.();
-  await bus.start();
-  await leader.start();
-  const stopTasks = startPeriodicTasks(
-    modules.flatMap((m) => m.leaderTasks ?? []),
-    leader,
-    logger,
-  );
-
+  // Listen first: /healthz answers while the database and the broker are still being reached, and
+  // /readyz says 503 until they are (a pod is not restarted for a slow broker, only kept out of rotation).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.listenHost, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+
+  for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
+  let stopTasks: () => Promise<void> = async () => {};
+  try {
+    for (const m of modules) await m.start?.();
+    await bus.start();
+    await leader.start();
+    stopTasks = startPeriodicTasks(
+      modules.flatMap((m) => m.leaderTasks ?? []),
+      leader,
+      logger,
+    );
+  } catch (err) {
+    server.close();
+    await bus.stop().catch(() => undefined);
+    throw err;
+  }
   readiness.markReady();
   logger.info({ port, modules: modules.map((m) => m.name) }, `${opts.name} listening`);
 

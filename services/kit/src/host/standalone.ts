@@ -10,6 +10,7 @@ import type { Authenticator } from '../auth/principal';
 import { openDatabase } from '../db';
 import { createKafkaBus } from '../bus';
 import { systemClock } from '../time/clock';
+import { leaderElectorFromEnv } from '../leader/kubernetes-lease';
 import { runHost, stopOnSignals, type RunningHost } from './run-host';
 import type { ServiceFactory } from './service-module';
 
@@ -75,6 +76,8 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
     db,
     bus,
     modules: [module],
+    // A Kubernetes Lease in a cluster, so one replica runs the janitors; always leader alone.
+    leader: leaderElectorFromEnv(process.env, logger),
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
     onStopped: opts.onStopped,
   });

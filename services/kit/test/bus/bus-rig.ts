@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { freshPostgresDatabase, rigEnv } from '../../../../test/support/rig';
+import { deleteKafkaTopics } from '../../src/bus';
 import { migrateDatabase, openDatabase, type Database } from '../../src/db';
+import type { Logger } from '../../src/log/logger';
 
 /** The rig's Kafka brokers (KAFKA_BROKERS in the environment or deploy/local/.env). */
 export function kafkaBrokers(): string[] {
@@ -9,9 +11,18 @@ export function kafkaBrokers(): string[] {
     .map((b) => b.trim());
 }
 
+const named: string[] = [];
+
 /** Random per test, as KafkaJS's own suite does, so tests never see each other's messages. */
 export function topicName(): string {
-  return `test-topic-${randomUUID()}`;
+  const name = `test-topic-${randomUUID()}`;
+  named.push(name);
+  return name;
+}
+
+/** Deletes the topics this test file named (and their `.dlt`), so the rig's broker does not fill up. */
+export async function deleteNamedTopics(logger: Logger): Promise<void> {
+  await deleteKafkaTopics({ brokers: kafkaBrokers(), logger, topics: named.splice(0) });
 }
 
 export function groupName(): string {

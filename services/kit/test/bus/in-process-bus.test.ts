@@ -10,25 +10,25 @@ import {
   type CloudEvent,
   type Subscription,
 } from '../../src/bus';
+import { openBusTestDatabase } from './bus-rig';
 import { waitFor } from './wait-for';
 
-// One PGlite database for the file (migrated by the real migrations); every test uses its own topics.
+// The embedded default runs on PGlite, or on Postgres when given a DATABASE_URL: the same suite
+// runs on both (PGlite in memory; a fresh database on the rig's Postgres), migrated by the real
+// migrations. Every test uses its own topics.
 let db: Database;
 const logger = createLogger({ name: 'bus-test', level: 'silent' });
 const fast = { attempts: 3, initialDelayMs: 10, maxDelayMs: 40 };
 const buses: Bus[] = [];
 
-beforeAll(async () => {
-  db = await openDatabase({ url: 'pglite://memory' });
-  await migrateDatabase({ database: db });
-}, 60_000);
+async function openPglite(): Promise<{ db: Database; close(): Promise<void> }> {
+  const opened = await openDatabase({ url: 'pglite://memory' });
+  await migrateDatabase({ database: opened });
+  return { db: opened, close: () => opened.close() };
+}
 
 afterEach(async () => {
   for (const b of buses.splice(0)) await b.stop();
-});
-
-afterAll(async () => {
-  await db?.close();
 });
 
 function topicName(): string {
@@ -66,7 +66,20 @@ async function deadLetters(topic: string) {
     SELECT consumer, event_id, error, attempts FROM bus.dead_letter WHERE topic = ${topic} ORDER BY id`;
 }
 
-describe('in-process bus', () => {
+describe.each([
+  ['PGlite', openPglite],
+  ['Postgres', openBusTestDatabase],
+] as const)('in-process bus on %s', (_kind, open) => {
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const opened = await open();
+    db = opened.db;
+    close = () => opened.close();
+  }, 60_000);
+  afterAll(async () => {
+    await close?.();
+  });
+
   it('delivers every event once to each consumer group, in outbox order per key', async () => {
     const topic = topicName();
     const seen: Record<string, string[]> = { a: [], b: [] };

@@ -11,7 +11,14 @@ import {
   type RetryOptions,
   type Subscription,
 } from '../../src/bus';
-import { groupName, kafkaBrokers, openBusTestDatabase, topicName, type BusTestDatabase } from './bus-rig';
+import {
+  deleteNamedTopics,
+  groupName,
+  kafkaBrokers,
+  openBusTestDatabase,
+  topicName,
+  type BusTestDatabase,
+} from './bus-rig';
 import { waitFor } from './wait-for';
 
 // Real Kafka and Postgres from the rig; a fresh database for the file, fresh topics and groups per test.
@@ -33,6 +40,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await raw?.disconnect();
+  await deleteNamedTopics(logger);
   await rig?.close();
 });
 

@@ -3,7 +3,14 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/log/logger';
 import { createKafkaBus, enqueueEvent, ensureKafkaTopics, type Bus } from '../../src/bus';
-import { groupName, kafkaBrokers, openBusTestDatabase, topicName, type BusTestDatabase } from './bus-rig';
+import {
+  deleteNamedTopics,
+  groupName,
+  kafkaBrokers,
+  openBusTestDatabase,
+  topicName,
+  type BusTestDatabase,
+} from './bus-rig';
 import { waitFor } from './wait-for';
 
 /**
@@ -47,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await consumer?.stop();
+  await deleteNamedTopics(logger);
   await rig?.close();
 }, 60_000);
 

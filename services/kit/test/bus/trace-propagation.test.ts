@@ -3,7 +3,14 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { startTelemetry, traceMixin, type Telemetry } from '../../src/telemetry';
 import { createLogger } from '../../src/log/logger';
 import { createKafkaBus, enqueueEvent, type Bus } from '../../src/bus';
-import { groupName, kafkaBrokers, openBusTestDatabase, topicName, type BusTestDatabase } from './bus-rig';
+import {
+  deleteNamedTopics,
+  groupName,
+  kafkaBrokers,
+  openBusTestDatabase,
+  topicName,
+  type BusTestDatabase,
+} from './bus-rig';
 import { waitFor } from './wait-for';
 
 // The real SDK setup with an in-memory exporter; real Postgres and Kafka from the rig.
@@ -20,6 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bus?.stop();
+  await deleteNamedTopics(logger);
   await rig?.close();
   await telemetry?.shutdown();
 });

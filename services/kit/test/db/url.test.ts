@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDatabaseUrl, redactUrl, resolveDatabaseUrl, withDatabaseName } from '../../src/db';
-import { parseEnvFile } from '../../src/db/url';
+import { parseEnvFile } from '../../src/config';
 import { tempDir } from './fixtures';
 
 test('database URLs: Postgres, PGlite folder (relative or absolute), PGlite in memory', () => {

@@ -103,7 +103,8 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
     return lease;
   }
 
-  let fake: FakeKubernetesApiServer | undefined;
+  // The handler reaches the test's hook through this, set once the server listens.
+  const self: { fake?: FakeKubernetesApiServer } = {};
   const httpServer = http.createServer((req, res) => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (token && cutOffTokens.has(token)) {
@@ -170,7 +171,7 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
         const [, namespace] = collection as unknown as [string, string];
         const name = body.metadata?.name;
         if (!name) return status(422, 'Invalid', 'metadata.name: Required value');
-        fake?.beforeWrite?.('POST', namespace, name);
+        self.fake?.beforeWrite?.('POST', namespace, name);
         if (leases.has(key(namespace, name))) {
           return status(409, 'AlreadyExists', `leases.coordination.k8s.io "${name}" already exists`);
         }
@@ -180,7 +181,7 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
       }
       if (req.method === 'PUT' && item && body) {
         const [, namespace, name] = item as unknown as [string, string, string];
-        fake?.beforeWrite?.('PUT', namespace, name);
+        self.fake?.beforeWrite?.('PUT', namespace, name);
         const existing = leases.get(key(namespace, name));
         if (!existing) return status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`);
         if (body.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
@@ -205,7 +206,7 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
   });
   const { port } = httpServer.address() as AddressInfo;
 
-  fake = {
+  const fake: FakeKubernetesApiServer = {
     url: `http://127.0.0.1:${port}`,
     lease: (namespace, name) => {
       const lease = leases.get(key(namespace, name));
@@ -223,5 +224,6 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
         httpServer.closeAllConnections();
       }),
   };
+  self.fake = fake;
   return fake;
 }

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
@@ -13,24 +15,43 @@ afterEach(async () => {
   telemetry = undefined;
 });
 
-/** An OTLP/HTTP endpoint on loopback that counts the trace exports it receives. */
+/** An OTLP/HTTP endpoint on loopback that keeps the trace exports it receives. */
 async function otlpSink(): Promise<{
   url: string;
-  posts: { path: string; bytes: number }[];
+  posts: { path: string; body: string }[];
   close(): Promise<void>;
 }> {
-  const posts: { path: string; bytes: number }[] = [];
+  const posts: { path: string; body: string }[] = [];
   const server = http.createServer((req, res) => {
-    let bytes = 0;
-    req.on('data', (c: Buffer) => (bytes += c.length));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      posts.push({ path: req.url ?? '', bytes });
+      posts.push({ path: req.url ?? '', body: Buffer.concat(chunks).toString('latin1') });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, posts, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** The fixture in its own Node process (bounded: it ends after one span, or is killed at 30 s). */
+async function exportOneSpan(env: Record<string, string>): Promise<void> {
+  const {
+    NODE_OPTIONS: _jest,
+    OTEL_EXPORTER_OTLP_ENDPOINT: _a,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: _b,
+    ...base
+  } = process.env;
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'fixtures', 'export-one-span.ts')],
+      { env: { ...base, ...env }, timeout: 30_000 },
+      (err, _stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()),
+    );
+    child.stdin?.end();
+  });
 }
 
 describe('startTelemetry', () => {
@@ -69,22 +90,13 @@ describe('startTelemetry', () => {
   it('exports over OTLP/HTTP to the configured endpoint, and to OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
     const sink = await otlpSink();
     try {
-      telemetry = startTelemetry({ serviceName: 'telemetry-test', otlpEndpoint: sink.url, env: {} });
-      trace.getTracer('t').startSpan('over-otlp').end();
-      await telemetry.forceFlush();
-      expect(sink.posts).toEqual([{ path: '/v1/traces', bytes: expect.any(Number) }]);
-      await telemetry.shutdown();
-
-      telemetry = startTelemetry({
-        serviceName: 'telemetry-test',
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: `${sink.url}/` },
-      });
-      trace.getTracer('t').startSpan('over-otlp-env').end();
-      await telemetry.forceFlush();
-      expect(sink.posts).toHaveLength(2);
-      expect(sink.posts[1]!.path).toBe('/v1/traces');
+      await exportOneSpan({ TEST_OTLP_OPTION: sink.url, TEST_SPAN_NAME: 'via-option' });
+      await exportOneSpan({ OTEL_EXPORTER_OTLP_ENDPOINT: `${sink.url}/`, TEST_SPAN_NAME: 'via-env' });
+      expect(sink.posts.map((p) => p.path)).toEqual(['/v1/traces', '/v1/traces']);
+      // OTLP protobuf carries the span names as plain strings.
+      expect(sink.posts[0]!.body).toContain('via-option');
+      expect(sink.posts[1]!.body).toContain('via-env');
     } finally {
-      await telemetry?.shutdown();
       await sink.close();
     }
   });

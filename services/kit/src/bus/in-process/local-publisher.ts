@@ -65,17 +65,15 @@ export function createLocalPublisher(
 
 async function deliverToAll(subs: SubscriptionSet, deps: DeliveryDeps, m: OutboxMessage): Promise<void> {
   const results = await Promise.allSettled(
-    subs
-      .forTopic(m.topic)
-      .map((sub) =>
-        deliverEvent(deps, sub, {
-          topic: m.topic,
-          key: m.key,
-          value: m.event,
-          headers: m.headers,
-          fallbackId: m.id,
-        }),
-      ),
+    subs.forTopic(m.topic).map((sub) =>
+      deliverEvent(deps, sub, {
+        topic: m.topic,
+        key: m.key,
+        value: m.event,
+        headers: m.headers,
+        fallbackId: m.id,
+      }),
+    ),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

@@ -11,7 +11,7 @@ export interface KafkaClientOptions {
 
 /** KafkaJS's log lines through the service's logger (KafkaJS prints to the console otherwise). */
 function pinoLogCreator(logger: Logger) {
-  const log = logger.child({ component: 'kafkajs' });
+  const log = logger.child({ lib: 'kafkajs' });
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
       const {
@@ -21,7 +21,13 @@ function pinoLogCreator(logger: Logger) {
         ...extra
       } = entry as LogEntry['log'] & { logger?: string };
       const fields = { namespace, ...extra };
-      if (level === logLevel.ERROR) log.error(fields, message);
+      // KafkaJS reports the in-flight message a stopping bus gives back as an eachMessage error;
+      // that is the planned redelivery, not a fault.
+      const stopping =
+        level === logLevel.ERROR &&
+        String((extra as { stack?: unknown }).stack ?? '').startsWith('BusStoppedError');
+      if (stopping) log.info(fields, `${message} (bus stopping: the message will be delivered again)`);
+      else if (level === logLevel.ERROR) log.error(fields, message);
       else if (level === logLevel.WARN) log.warn(fields, message);
       else if (level === logLevel.INFO) log.info(fields, message);
       else log.debug(fields, message);

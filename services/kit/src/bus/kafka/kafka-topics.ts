@@ -49,3 +49,23 @@ export async function ensureKafkaTopics(opts: EnsureTopicsOptions): Promise<stri
     opts.partitions,
   );
 }
+
+/** Deletes those of `topics` (and their `.dlt`) that exist: test clean-up, retired topics. */
+export async function deleteKafkaTopics(opts: Omit<EnsureTopicsOptions, 'partitions'>): Promise<string[]> {
+  const admin = createKafkaClient({
+    brokers: opts.brokers,
+    clientId: 'testbed-topics',
+    logger: opts.logger,
+  }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const doomed = [...new Set(opts.topics.flatMap((t) => [t, deadLetterTopic(t)]))].filter((t) =>
+      existing.has(t),
+    );
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed, timeout: 10_000 });
+    return doomed;
+  } finally {
+    await admin.disconnect();
+  }
+}

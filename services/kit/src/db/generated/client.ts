@@ -65,3 +65,42 @@ export type Pool = Prisma.PoolModel
  * (segment, address) is the database's own guarantee that no address is out twice at once.
  */
 export type Allocation = Prisma.AllocationModel
+/**
+ * Model QuotaUser
+ * A user quota knows: seen on a token, created by an operator, or named by an admission request.
+ * A null limit means "the configured default", so changing a default reaches every such user.
+ */
+export type QuotaUser = Prisma.QuotaUserModel
+/**
+ * Model QuotaNode
+ * The nodes quota will book and admit on: provisioning's node events, seeded from configuration.
+ * The integer id exists for the reservation slots' exclusion constraint (see ReservationSlot).
+ */
+export type QuotaNode = Prisma.QuotaNodeModel
+/**
+ * Model Admission
+ * One admission decision per request id: replays and re-sent commands answer the same decision.
+ * A granted one holds `heldCount` containers' worth of resources until `heldUntil`; each
+ * `container.started` of the request moves one container from the hold to ContainerUsage.
+ */
+export type Admission = Prisma.AdmissionModel
+/**
+ * Model ContainerUsage
+ * A container that runs (provisioning's container.started) and counts against its owner's quota
+ * until container.removed.
+ */
+export type ContainerUsage = Prisma.ContainerUsageModel
+/**
+ * Model Reservation
+ * A booking of one or more nodes for a user over [startsAt, endsAt). The scheduler's markers
+ * (`*EventAt`) record which of started / ending / ended were emitted, written in the same
+ * transaction as the outbox row, so each is emitted once whatever runs the scheduler.
+ */
+export type Reservation = Prisma.ReservationModel
+/**
+ * Model ReservationSlot
+ * One node of a reservation, with the reservation's window copied in: the table carries the
+ * exclusion constraint `reservation_slot_no_overlap` (added by hand in the migration; Prisma
+ * cannot express it): no two slots of one node overlap in time.
+ */
+export type ReservationSlot = Prisma.ReservationSlotModel

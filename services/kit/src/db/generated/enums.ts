@@ -15,3 +15,11 @@ export const AllocationState = {
 } as const
 
 export type AllocationState = (typeof AllocationState)[keyof typeof AllocationState]
+
+
+export const AdmissionDecision = {
+  granted: 'granted',
+  rejected: 'rejected'
+} as const
+
+export type AdmissionDecision = (typeof AdmissionDecision)[keyof typeof AdmissionDecision]

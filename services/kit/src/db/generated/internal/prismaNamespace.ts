@@ -401,7 +401,13 @@ export const ModelName = {
   ProcessedEvent: 'ProcessedEvent',
   DeadLetter: 'DeadLetter',
   Pool: 'Pool',
-  Allocation: 'Allocation'
+  Allocation: 'Allocation',
+  QuotaUser: 'QuotaUser',
+  QuotaNode: 'QuotaNode',
+  Admission: 'Admission',
+  ContainerUsage: 'ContainerUsage',
+  Reservation: 'Reservation',
+  ReservationSlot: 'ReservationSlot'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -417,7 +423,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "outbox" | "processedEvent" | "deadLetter" | "pool" | "allocation"
+    modelProps: "outbox" | "processedEvent" | "deadLetter" | "pool" | "allocation" | "quotaUser" | "quotaNode" | "admission" | "containerUsage" | "reservation" | "reservationSlot"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -791,6 +797,450 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    QuotaUser: {
+      payload: Prisma.$QuotaUserPayload<ExtArgs>
+      fields: Prisma.QuotaUserFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.QuotaUserFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.QuotaUserFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>
+        }
+        findFirst: {
+          args: Prisma.QuotaUserFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.QuotaUserFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>
+        }
+        findMany: {
+          args: Prisma.QuotaUserFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>[]
+        }
+        create: {
+          args: Prisma.QuotaUserCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>
+        }
+        createMany: {
+          args: Prisma.QuotaUserCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.QuotaUserCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>[]
+        }
+        delete: {
+          args: Prisma.QuotaUserDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>
+        }
+        update: {
+          args: Prisma.QuotaUserUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>
+        }
+        deleteMany: {
+          args: Prisma.QuotaUserDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.QuotaUserUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.QuotaUserUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>[]
+        }
+        upsert: {
+          args: Prisma.QuotaUserUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaUserPayload>
+        }
+        aggregate: {
+          args: Prisma.QuotaUserAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateQuotaUser>
+        }
+        groupBy: {
+          args: Prisma.QuotaUserGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.QuotaUserGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.QuotaUserCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.QuotaUserCountAggregateOutputType> | number
+        }
+      }
+    }
+    QuotaNode: {
+      payload: Prisma.$QuotaNodePayload<ExtArgs>
+      fields: Prisma.QuotaNodeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.QuotaNodeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.QuotaNodeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>
+        }
+        findFirst: {
+          args: Prisma.QuotaNodeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.QuotaNodeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>
+        }
+        findMany: {
+          args: Prisma.QuotaNodeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>[]
+        }
+        create: {
+          args: Prisma.QuotaNodeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>
+        }
+        createMany: {
+          args: Prisma.QuotaNodeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.QuotaNodeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>[]
+        }
+        delete: {
+          args: Prisma.QuotaNodeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>
+        }
+        update: {
+          args: Prisma.QuotaNodeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>
+        }
+        deleteMany: {
+          args: Prisma.QuotaNodeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.QuotaNodeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.QuotaNodeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>[]
+        }
+        upsert: {
+          args: Prisma.QuotaNodeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QuotaNodePayload>
+        }
+        aggregate: {
+          args: Prisma.QuotaNodeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateQuotaNode>
+        }
+        groupBy: {
+          args: Prisma.QuotaNodeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.QuotaNodeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.QuotaNodeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.QuotaNodeCountAggregateOutputType> | number
+        }
+      }
+    }
+    Admission: {
+      payload: Prisma.$AdmissionPayload<ExtArgs>
+      fields: Prisma.AdmissionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AdmissionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AdmissionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>
+        }
+        findFirst: {
+          args: Prisma.AdmissionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AdmissionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>
+        }
+        findMany: {
+          args: Prisma.AdmissionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>[]
+        }
+        create: {
+          args: Prisma.AdmissionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>
+        }
+        createMany: {
+          args: Prisma.AdmissionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AdmissionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>[]
+        }
+        delete: {
+          args: Prisma.AdmissionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>
+        }
+        update: {
+          args: Prisma.AdmissionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>
+        }
+        deleteMany: {
+          args: Prisma.AdmissionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AdmissionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AdmissionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>[]
+        }
+        upsert: {
+          args: Prisma.AdmissionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AdmissionPayload>
+        }
+        aggregate: {
+          args: Prisma.AdmissionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAdmission>
+        }
+        groupBy: {
+          args: Prisma.AdmissionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AdmissionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AdmissionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AdmissionCountAggregateOutputType> | number
+        }
+      }
+    }
+    ContainerUsage: {
+      payload: Prisma.$ContainerUsagePayload<ExtArgs>
+      fields: Prisma.ContainerUsageFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ContainerUsageFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ContainerUsageFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>
+        }
+        findFirst: {
+          args: Prisma.ContainerUsageFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ContainerUsageFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>
+        }
+        findMany: {
+          args: Prisma.ContainerUsageFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>[]
+        }
+        create: {
+          args: Prisma.ContainerUsageCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>
+        }
+        createMany: {
+          args: Prisma.ContainerUsageCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ContainerUsageCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>[]
+        }
+        delete: {
+          args: Prisma.ContainerUsageDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>
+        }
+        update: {
+          args: Prisma.ContainerUsageUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>
+        }
+        deleteMany: {
+          args: Prisma.ContainerUsageDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ContainerUsageUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ContainerUsageUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>[]
+        }
+        upsert: {
+          args: Prisma.ContainerUsageUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerUsagePayload>
+        }
+        aggregate: {
+          args: Prisma.ContainerUsageAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateContainerUsage>
+        }
+        groupBy: {
+          args: Prisma.ContainerUsageGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ContainerUsageGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ContainerUsageCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ContainerUsageCountAggregateOutputType> | number
+        }
+      }
+    }
+    Reservation: {
+      payload: Prisma.$ReservationPayload<ExtArgs>
+      fields: Prisma.ReservationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ReservationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ReservationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>
+        }
+        findFirst: {
+          args: Prisma.ReservationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ReservationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>
+        }
+        findMany: {
+          args: Prisma.ReservationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>[]
+        }
+        create: {
+          args: Prisma.ReservationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>
+        }
+        createMany: {
+          args: Prisma.ReservationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ReservationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>[]
+        }
+        delete: {
+          args: Prisma.ReservationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>
+        }
+        update: {
+          args: Prisma.ReservationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>
+        }
+        deleteMany: {
+          args: Prisma.ReservationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ReservationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ReservationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>[]
+        }
+        upsert: {
+          args: Prisma.ReservationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationPayload>
+        }
+        aggregate: {
+          args: Prisma.ReservationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateReservation>
+        }
+        groupBy: {
+          args: Prisma.ReservationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ReservationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ReservationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ReservationCountAggregateOutputType> | number
+        }
+      }
+    }
+    ReservationSlot: {
+      payload: Prisma.$ReservationSlotPayload<ExtArgs>
+      fields: Prisma.ReservationSlotFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ReservationSlotFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ReservationSlotFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>
+        }
+        findFirst: {
+          args: Prisma.ReservationSlotFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ReservationSlotFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>
+        }
+        findMany: {
+          args: Prisma.ReservationSlotFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>[]
+        }
+        create: {
+          args: Prisma.ReservationSlotCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>
+        }
+        createMany: {
+          args: Prisma.ReservationSlotCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ReservationSlotCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>[]
+        }
+        delete: {
+          args: Prisma.ReservationSlotDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>
+        }
+        update: {
+          args: Prisma.ReservationSlotUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>
+        }
+        deleteMany: {
+          args: Prisma.ReservationSlotDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ReservationSlotUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ReservationSlotUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>[]
+        }
+        upsert: {
+          args: Prisma.ReservationSlotUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ReservationSlotPayload>
+        }
+        aggregate: {
+          args: Prisma.ReservationSlotAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateReservationSlot>
+        }
+        groupBy: {
+          args: Prisma.ReservationSlotGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ReservationSlotGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ReservationSlotCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ReservationSlotCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -900,6 +1350,95 @@ export const AllocationScalarFieldEnum = {
 } as const
 
 export type AllocationScalarFieldEnum = (typeof AllocationScalarFieldEnum)[keyof typeof AllocationScalarFieldEnum]
+
+
+export const QuotaUserScalarFieldEnum = {
+  name: 'name',
+  maxContainers: 'maxContainers',
+  maxCpuMillis: 'maxCpuMillis',
+  maxMemoryBytes: 'maxMemoryBytes',
+  maxAddresses: 'maxAddresses',
+  maxConcurrentReservations: 'maxConcurrentReservations',
+  createdVia: 'createdVia',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type QuotaUserScalarFieldEnum = (typeof QuotaUserScalarFieldEnum)[keyof typeof QuotaUserScalarFieldEnum]
+
+
+export const QuotaNodeScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  source: 'source',
+  removedAt: 'removedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type QuotaNodeScalarFieldEnum = (typeof QuotaNodeScalarFieldEnum)[keyof typeof QuotaNodeScalarFieldEnum]
+
+
+export const AdmissionScalarFieldEnum = {
+  requestId: 'requestId',
+  user: 'user',
+  node: 'node',
+  count: 'count',
+  cpuMillis: 'cpuMillis',
+  memoryBytes: 'memoryBytes',
+  addresses: 'addresses',
+  decision: 'decision',
+  reason: 'reason',
+  code: 'code',
+  heldCount: 'heldCount',
+  heldUntil: 'heldUntil',
+  releasedAt: 'releasedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type AdmissionScalarFieldEnum = (typeof AdmissionScalarFieldEnum)[keyof typeof AdmissionScalarFieldEnum]
+
+
+export const ContainerUsageScalarFieldEnum = {
+  containerId: 'containerId',
+  user: 'user',
+  node: 'node',
+  requestId: 'requestId',
+  cpuMillis: 'cpuMillis',
+  memoryBytes: 'memoryBytes',
+  addresses: 'addresses',
+  startedAt: 'startedAt'
+} as const
+
+export type ContainerUsageScalarFieldEnum = (typeof ContainerUsageScalarFieldEnum)[keyof typeof ContainerUsageScalarFieldEnum]
+
+
+export const ReservationScalarFieldEnum = {
+  id: 'id',
+  user: 'user',
+  nodeNames: 'nodeNames',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt',
+  requestKey: 'requestKey',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+  cancelledAt: 'cancelledAt',
+  startedEventAt: 'startedEventAt',
+  endingEventAt: 'endingEventAt',
+  endedEventAt: 'endedEventAt'
+} as const
+
+export type ReservationScalarFieldEnum = (typeof ReservationScalarFieldEnum)[keyof typeof ReservationScalarFieldEnum]
+
+
+export const ReservationSlotScalarFieldEnum = {
+  reservationId: 'reservationId',
+  nodeId: 'nodeId',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt'
+} as const
+
+export type ReservationSlotScalarFieldEnum = (typeof ReservationSlotScalarFieldEnum)[keyof typeof ReservationSlotScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -1029,6 +1568,20 @@ export type EnumAllocationStateFieldRefInput<$PrismaModel> = FieldRefInputType<$
  * Reference to a field of type 'AllocationState[]'
  */
 export type ListEnumAllocationStateFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'AllocationState[]'>
+    
+
+
+/**
+ * Reference to a field of type 'AdmissionDecision'
+ */
+export type EnumAdmissionDecisionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'AdmissionDecision'>
+    
+
+
+/**
+ * Reference to a field of type 'AdmissionDecision[]'
+ */
+export type ListEnumAdmissionDecisionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'AdmissionDecision[]'>
     
 
 
@@ -1201,6 +1754,12 @@ export type GlobalOmitConfig = {
   deadLetter?: Prisma.DeadLetterOmit
   pool?: Prisma.PoolOmit
   allocation?: Prisma.AllocationOmit
+  quotaUser?: Prisma.QuotaUserOmit
+  quotaNode?: Prisma.QuotaNodeOmit
+  admission?: Prisma.AdmissionOmit
+  containerUsage?: Prisma.ContainerUsageOmit
+  reservation?: Prisma.ReservationOmit
+  reservationSlot?: Prisma.ReservationSlotOmit
 }
 
 /* Types for Logging */

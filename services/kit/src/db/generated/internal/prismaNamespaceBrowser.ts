@@ -55,7 +55,13 @@ export const ModelName = {
   ProcessedEvent: 'ProcessedEvent',
   DeadLetter: 'DeadLetter',
   Pool: 'Pool',
-  Allocation: 'Allocation'
+  Allocation: 'Allocation',
+  QuotaUser: 'QuotaUser',
+  QuotaNode: 'QuotaNode',
+  Admission: 'Admission',
+  ContainerUsage: 'ContainerUsage',
+  Reservation: 'Reservation',
+  ReservationSlot: 'ReservationSlot'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -144,6 +150,95 @@ export const AllocationScalarFieldEnum = {
 } as const
 
 export type AllocationScalarFieldEnum = (typeof AllocationScalarFieldEnum)[keyof typeof AllocationScalarFieldEnum]
+
+
+export const QuotaUserScalarFieldEnum = {
+  name: 'name',
+  maxContainers: 'maxContainers',
+  maxCpuMillis: 'maxCpuMillis',
+  maxMemoryBytes: 'maxMemoryBytes',
+  maxAddresses: 'maxAddresses',
+  maxConcurrentReservations: 'maxConcurrentReservations',
+  createdVia: 'createdVia',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type QuotaUserScalarFieldEnum = (typeof QuotaUserScalarFieldEnum)[keyof typeof QuotaUserScalarFieldEnum]
+
+
+export const QuotaNodeScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  source: 'source',
+  removedAt: 'removedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type QuotaNodeScalarFieldEnum = (typeof QuotaNodeScalarFieldEnum)[keyof typeof QuotaNodeScalarFieldEnum]
+
+
+export const AdmissionScalarFieldEnum = {
+  requestId: 'requestId',
+  user: 'user',
+  node: 'node',
+  count: 'count',
+  cpuMillis: 'cpuMillis',
+  memoryBytes: 'memoryBytes',
+  addresses: 'addresses',
+  decision: 'decision',
+  reason: 'reason',
+  code: 'code',
+  heldCount: 'heldCount',
+  heldUntil: 'heldUntil',
+  releasedAt: 'releasedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type AdmissionScalarFieldEnum = (typeof AdmissionScalarFieldEnum)[keyof typeof AdmissionScalarFieldEnum]
+
+
+export const ContainerUsageScalarFieldEnum = {
+  containerId: 'containerId',
+  user: 'user',
+  node: 'node',
+  requestId: 'requestId',
+  cpuMillis: 'cpuMillis',
+  memoryBytes: 'memoryBytes',
+  addresses: 'addresses',
+  startedAt: 'startedAt'
+} as const
+
+export type ContainerUsageScalarFieldEnum = (typeof ContainerUsageScalarFieldEnum)[keyof typeof ContainerUsageScalarFieldEnum]
+
+
+export const ReservationScalarFieldEnum = {
+  id: 'id',
+  user: 'user',
+  nodeNames: 'nodeNames',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt',
+  requestKey: 'requestKey',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+  cancelledAt: 'cancelledAt',
+  startedEventAt: 'startedEventAt',
+  endingEventAt: 'endingEventAt',
+  endedEventAt: 'endedEventAt'
+} as const
+
+export type ReservationScalarFieldEnum = (typeof ReservationScalarFieldEnum)[keyof typeof ReservationScalarFieldEnum]
+
+
+export const ReservationSlotScalarFieldEnum = {
+  reservationId: 'reservationId',
+  nodeId: 'nodeId',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt'
+} as const
+
+export type ReservationSlotScalarFieldEnum = (typeof ReservationSlotScalarFieldEnum)[keyof typeof ReservationSlotScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -1,0 +1,8 @@
+import type { RouteSpec } from '@testbed/kit';
+import type { QuotaContext } from '../use-cases/context';
+import { reservationRoutes } from './reservation-routes';
+import { userRoutes } from './user-routes';
+
+export function quotaRoutes(ctx: QuotaContext): RouteSpec[] {
+  return [...userRoutes(ctx), ...reservationRoutes(ctx)];
+}

@@ -1,0 +1,128 @@
+import type { Tx } from '@testbed/kit';
+import { addResources, noResources, timesContainers, type Resources } from '../domain/limits';
+import type { RejectionCode } from '../events/contracts';
+
+/** One admission decision (see the Admission model): its request, verdict and what it still holds. */
+export interface AdmissionRecord {
+  requestId: string;
+  user: string;
+  node: string;
+  count: number;
+  cpuMillis: number;
+  memoryBytes: number;
+  addresses: number;
+  decision: 'granted' | 'rejected';
+  code: RejectionCode | null;
+  reason: string | null;
+  heldCount: number;
+  heldUntil: Date | null;
+  releasedAt: Date | null;
+}
+
+type AdmissionRow = Omit<AdmissionRecord, 'memoryBytes' | 'code'> & { memoryBytes: bigint; code: string | null };
+
+const toAdmission = (row: AdmissionRow): AdmissionRecord => ({
+  ...row,
+  memoryBytes: Number(row.memoryBytes),
+  code: row.code as RejectionCode | null,
+});
+
+const admissionFields = {
+  requestId: true,
+  user: true,
+  node: true,
+  count: true,
+  cpuMillis: true,
+  memoryBytes: true,
+  addresses: true,
+  decision: true,
+  code: true,
+  reason: true,
+  heldCount: true,
+  heldUntil: true,
+  releasedAt: true,
+} as const;
+
+export async function findAdmission(tx: Tx, requestId: string): Promise<AdmissionRecord | undefined> {
+  const row = await tx.admission.findUnique({ where: { requestId }, select: admissionFields });
+  return row ? toAdmission(row) : undefined;
+}
+
+export async function insertAdmission(tx: Tx, a: AdmissionRecord): Promise<void> {
+  await tx.admission.create({ data: { ...a, memoryBytes: BigInt(a.memoryBytes) } });
+}
+
+/** Holds that still count at `now`: granted, containers not yet started, not released, not expired. */
+async function liveHolds(tx: Tx, user: string, now: Date): Promise<AdmissionRecord[]> {
+  const rows = await tx.admission.findMany({
+    where: { user, decision: 'granted', heldCount: { gt: 0 }, releasedAt: null, heldUntil: { gt: now } },
+    select: admissionFields,
+  });
+  return rows.map(toAdmission);
+}
+
+/** Ends a hold; answers what it still held (nothing when already released or fully started). */
+export async function releaseHold(tx: Tx, requestId: string, at: Date): Promise<number> {
+  const current = await findAdmission(tx, requestId);
+  if (!current || current.decision !== 'granted' || current.releasedAt || current.heldCount === 0) return 0;
+  await tx.admission.update({ where: { requestId }, data: { heldCount: 0, releasedAt: at } });
+  return current.heldCount;
+}
+
+/** One container of the admission started: it leaves the hold (whether or not the hold expired). */
+export async function takeOneFromHold(tx: Tx, requestId: string): Promise<void> {
+  await tx.admission.updateMany({
+    where: { requestId, heldCount: { gt: 0 } },
+    data: { heldCount: { decrement: 1 } },
+  });
+}
+
+export interface ContainerRecord {
+  containerId: string;
+  user: string;
+  node: string;
+  requestId: string | null;
+  cpuMillis: number;
+  memoryBytes: number;
+  addresses: number;
+  startedAt: Date;
+}
+
+export async function containerExists(tx: Tx, containerId: string): Promise<boolean> {
+  return (await tx.containerUsage.count({ where: { containerId } })) > 0;
+}
+
+export async function insertContainer(tx: Tx, c: ContainerRecord): Promise<void> {
+  await tx.containerUsage.create({ data: { ...c, memoryBytes: BigInt(c.memoryBytes) } });
+}
+
+export async function deleteContainer(tx: Tx, containerId: string): Promise<string | undefined> {
+  const row = await tx.containerUsage.findUnique({ where: { containerId }, select: { user: true } });
+  if (!row) return undefined;
+  await tx.containerUsage.delete({ where: { containerId } });
+  return row.user;
+}
+
+export interface UsageBreakdown {
+  running: Resources;
+  held: Resources;
+}
+
+/** What a user's running containers and live holds take. */
+export async function usageOf(tx: Tx, user: string, now: Date): Promise<UsageBreakdown> {
+  const sums = await tx.containerUsage.aggregate({
+    where: { user },
+    _count: { _all: true },
+    _sum: { cpuMillis: true, memoryBytes: true, addresses: true },
+  });
+  const running: Resources = {
+    containers: sums._count._all,
+    cpuMillis: sums._sum.cpuMillis ?? 0,
+    memoryBytes: Number(sums._sum.memoryBytes ?? 0n),
+    addresses: sums._sum.addresses ?? 0,
+  };
+  const held = (await liveHolds(tx, user, now))
+    .map((h) => timesContainers(h.heldCount, h))
+    .reduce(addResources, noResources);
+  return { running, held };
+}
