@@ -21,7 +21,7 @@ import {
   type RunningHost,
   type ServiceModule,
 } from '@testbed/kit';
-import { freshPostgresDatabase, rigEnv } from './rig';
+import { freshPostgresDatabase, randomSuffix, rigEnv } from './rig';
 
 export interface TestHostDeps {
   db: Database;
@@ -38,6 +38,8 @@ export interface TestHost {
   bus: Bus;
   host: RunningHost;
   metrics: Registry;
+  /** Prefix of this host's Kafka topics and groups (publish to `${kafkaNamespace}.<topic>`). */
+  kafkaNamespace: string;
   token(subject: string, role?: Role): Promise<string>;
   /** fetch against the host with a token of `subject`. */
   call(subject: string, role: Role, pathname: string, init?: RequestInit): Promise<Response>;
@@ -64,11 +66,14 @@ export async function startTestHost(opts: {
   const db = await openDatabase({ url: fresh?.url ?? 'pglite://memory' });
   await migrateDatabase({ database: db });
   const metrics = new Registry();
+  const kafkaNamespace = `test-${randomSuffix()}`;
   const bus =
     opts.bus === 'kafka'
       ? createKafkaBus({
           brokers: (rigEnv('KAFKA_BROKERS').KAFKA_BROKERS as string).split(','),
           clientId: `${opts.name}-${path.basename(dataDir)}`,
+          // Each test host has topics and groups of its own: test files never consume each other's events.
+          namespace: kafkaNamespace,
           db,
           logger,
           metrics,
@@ -94,6 +99,7 @@ export async function startTestHost(opts: {
     bus,
     host,
     metrics,
+    kafkaNamespace,
     token,
     async call(subject, role, pathname, init = {}) {
       const headers = new Headers(init.headers);

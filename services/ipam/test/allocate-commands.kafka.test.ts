@@ -28,6 +28,7 @@ beforeAll(async () => {
   publisher = createKafkaPublisher({
     brokers: rigEnv('KAFKA_BROKERS').KAFKA_BROKERS!.split(','),
     clientId: 'ipam-bus-test',
+    namespace: t.kafkaNamespace,
     logger: createLogger({ name: 'ipam-bus-test', level: 'silent' }),
   });
   await publisher.connect();
@@ -47,7 +48,7 @@ async function consumed(outcome: 'processed' | 'duplicate'): Promise<number> {
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (processed ${await consumed('processed')}, duplicates ${await consumed('duplicate')})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

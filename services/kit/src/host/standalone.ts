@@ -21,6 +21,8 @@ export const standaloneConfigShape = {
   LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: databaseUrl,
   KAFKA_BROKERS: brokerList,
+  /** Prefix of the Kafka topic and group names, for several platforms on one cluster. */
+  KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'").optional(),
   /** Holds the local signing key when no AUTH_JWKS_URL is set (a shared folder on one machine). */
   DATA_DIR: z.string().min(1).default('.data'),
 };
@@ -64,7 +66,15 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const db = await openDatabase({ url: config.DATABASE_URL });
-  const bus = createKafkaBus({ brokers: config.KAFKA_BROKERS, clientId: opts.name, db, sources: [opts.name], logger, metrics });
+  const bus = createKafkaBus({
+    brokers: config.KAFKA_BROKERS,
+    namespace: config.KAFKA_NAMESPACE,
+    clientId: opts.name,
+    db,
+    sources: [opts.name],
+    logger,
+    metrics,
+  });
   const module = opts.factory({ config, logger, db, bus, clock: systemClock, metrics, source: opts.name });
   const host = await runHost({
     name: opts.name,

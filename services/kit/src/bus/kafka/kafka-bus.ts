@@ -9,6 +9,7 @@ import { createKafkaClient } from './kafka-client';
 import { createKafkaConsumerGroup, type KafkaConsumerGroup } from './kafka-consumer-group';
 import { kafkaDeadLetterRoute } from './kafka-dead-letter';
 import { createMissingTopics } from './kafka-topics';
+import { physicalTopic } from './kafka-namespace';
 import { kafkaPublisherOf, type KafkaPublisher } from './kafka-publisher';
 
 export interface KafkaBusOptions extends CommonBusOptions {
@@ -24,6 +25,11 @@ export interface KafkaBusOptions extends CommonBusOptions {
   handlerTimeoutMs?: number;
   /** How long stop() keeps relaying what the stopped consumers enqueued (default 5 s). */
   flushTimeoutMs?: number;
+  /**
+   * Prefix of every physical topic and consumer group name (`<namespace>.<topic>`), so several
+   * platforms (staging and production, or parallel test runs) share one cluster without meeting.
+   */
+  namespace?: string;
 }
 
 /**
@@ -49,12 +55,12 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     const relaying = opts.relay !== false;
     // Consumers need the producer too: dead letters are sent to `<topic>.dlt`.
     if (relaying || subs.all().length > 0) {
-      publisher = kafkaPublisherOf(kafka);
+      publisher = kafkaPublisherOf(kafka, opts.namespace);
       await publisher.connect();
     }
     const topics = subs.all().flatMap((s) => s.topics);
     if (topics.length > 0) {
-      const created = await createMissingTopics(kafka, topics);
+      const created = await createMissingTopics(kafka, topics.map(physicalTopic(opts.namespace)));
       if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
     }
     for (const [group, groupSubs] of subs.byConsumer()) {
@@ -67,6 +73,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
           fromBeginning: opts.fromBeginning,
           joinTimeoutMs: opts.joinTimeoutMs,
+          namespace: opts.namespace,
           deliveryDeps: {
             db: opts.db,
             logger,

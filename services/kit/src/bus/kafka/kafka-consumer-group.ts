@@ -3,6 +3,7 @@ import type { Logger } from '../../log/logger';
 import { deliverEvent, type DeliveryDeps } from '../deliver';
 import type { Subscription } from '../types';
 import { fromKafkaHeaders } from './kafka-headers';
+import { physicalTopic } from './kafka-namespace';
 
 export interface KafkaConsumerGroupOptions {
   kafka: Kafka;
@@ -20,6 +21,8 @@ export interface KafkaConsumerGroupOptions {
   fromBeginning?: boolean;
   /** start() fails if the group is not joined by then (default 30 s). */
   joinTimeoutMs?: number;
+  /** Prefix of the physical topic and group names (see kafka-namespace.ts). */
+  namespace?: string;
 }
 
 export interface KafkaConsumerGroup {
@@ -36,11 +39,13 @@ export interface KafkaConsumerGroup {
  * rejects is not acknowledged: KafkaJS fetches it again.
  */
 export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): KafkaConsumerGroup {
-  const byTopic = new Map<string, Subscription>();
-  for (const sub of opts.subscriptions) for (const t of sub.topics) byTopic.set(t, sub);
+  const physical = physicalTopic(opts.namespace);
+  // Keyed by the physical topic; handlers, dead letters and metrics see the logical one.
+  const byTopic = new Map<string, { sub: Subscription; topic: string }>();
+  for (const sub of opts.subscriptions) for (const t of sub.topics) byTopic.set(physical(t), { sub, topic: t });
   const log = opts.logger.child({ consumer: opts.group });
   const consumer: Consumer = opts.kafka.consumer({
-    groupId: opts.group,
+    groupId: physical(opts.group),
     allowAutoTopicCreation: true,
     // A fetch long-polls this long when the topic is idle, and disconnect() waits for it: a short
     // wait keeps shutdown quick at the cost of an idle fetch per second.
@@ -83,9 +88,10 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
       });
       await consumer.run({
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          const sub = byTopic.get(topic);
-          if (!sub) return;
+        eachMessage: async ({ topic: physicalName, partition, message, heartbeat }) => {
+          const route = byTopic.get(physicalName);
+          if (!route) return;
+          const { sub, topic } = route;
           await deliverEvent({ ...opts.deliveryDeps, beforeRetryWait: heartbeat }, sub, {
             topic,
             key: message.key?.toString('utf8'),

@@ -4,6 +4,7 @@ import type { OutboxMessage, OutboxPublisher } from '../relay';
 import type { EventHeaders } from '../types';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client';
 import { toKafkaHeaders } from './kafka-headers';
+import { physicalTopic } from './kafka-namespace';
 
 /** A message as sent as is (dead letters); the bus's own type, so no KafkaJS type leaks out. */
 export interface RawMessage {
@@ -25,7 +26,8 @@ export interface KafkaPublisher extends OutboxPublisher {
  * the trace context and `content-type` in the headers. One send per relay pass, acknowledged
  * by all in-sync replicas, one request in flight so a retried request cannot overtake the next.
  */
-export function kafkaPublisherOf(kafka: Kafka): KafkaPublisher {
+export function kafkaPublisherOf(kafka: Kafka, namespace?: string): KafkaPublisher {
+  const physical = physicalTopic(namespace);
   const producer: Producer = kafka.producer({
     // The Java client's murmur2 partitioning: other clients put the same key on the same partition.
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -60,13 +62,13 @@ export function kafkaPublisherOf(kafka: Kafka): KafkaPublisher {
         });
         byTopic.set(m.topic, list);
       }
-      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
+      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, msgs]) => ({ topic: physical(topic), messages: msgs }));
       await producer.sendBatch({ topicMessages, acks: -1 });
     },
   };
 }
 
 /** A publisher with its own connection, for a relay-only process (`startOutboxRelay`). */
-export function createKafkaPublisher(opts: KafkaClientOptions): KafkaPublisher {
-  return kafkaPublisherOf(createKafkaClient(opts));
+export function createKafkaPublisher(opts: KafkaClientOptions & { namespace?: string }): KafkaPublisher {
+  return kafkaPublisherOf(createKafkaClient(opts), opts.namespace);
 }
