@@ -5,4 +5,6 @@ export interface ServiceProcess {
   port: number;
 }
 
-export const serviceProcesses: ServiceProcess[] = [{ name: 'ipam', entry: 'services/ipam/src/main.ts', port: 8081 }];
+export const serviceProcesses: ServiceProcess[] = [
+  { name: 'ipam', entry: 'services/ipam/src/main.ts', port: 8081 },
+];

@@ -15,7 +15,9 @@ const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 function run(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(tsx, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream! }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+    readline
+      .createInterface({ input: stream! })
+      .on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }
   return child;
 }
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stopAll);
   process.on('SIGTERM', stopAll);
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))));
+  await Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)))),
+  );
 }
 
 main().catch((err: unknown) => {

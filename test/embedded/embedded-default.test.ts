@@ -25,14 +25,20 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
   let output = '';
   // Only what a user's shell would have: no DATABASE_URL or KAFKA_BROKERS from the rig.
   const { DATABASE_URL: _d, KAFKA_BROKERS: _k, ...clean } = process.env;
-  const child = spawn(tsx, [main], { cwd: repoRoot, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(tsx, [main], {
+    cwd: repoRoot,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
   return { child, output: () => output };
 }
 
 const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+  new Promise<number | null>((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve),
+  );
 
 test('answers /healthz within 10 s on a fresh data folder, serves the API with a local token, stops on SIGTERM', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'embedded-'));
@@ -42,7 +48,10 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
   try {
     let healthy = false;
     while (!healthy && Date.now() - started < 10_000 && child.exitCode === null) {
-      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!healthy) await new Promise((r) => setTimeout(r, 100));
     }
     if (!healthy) throw new Error(`no /healthz within 10 s:\n${output()}`);
@@ -50,16 +59,24 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
 
-    const { stdout } = await promisify(execFile)(tsx, [path.join(repoRoot, 'services/kit/src/auth/token-cli.ts'), 'alice', 'operator'], {
-      cwd: repoRoot,
-      env: { ...process.env, DATA_DIR: dataDir },
+    const { stdout } = await promisify(execFile)(
+      tsx,
+      [path.join(repoRoot, 'services/kit/src/auth/token-cli.ts'), 'alice', 'operator'],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, DATA_DIR: dataDir },
+      },
+    );
+    const pools = await fetch(`http://127.0.0.1:${port}/v1/pools`, {
+      headers: { authorization: `Bearer ${stdout.trim()}` },
     });
-    const pools = await fetch(`http://127.0.0.1:${port}/v1/pools`, { headers: { authorization: `Bearer ${stdout.trim()}` } });
     expect(pools.status).toBe(200);
     const names = ((await pools.json()) as { items: { name: string }[] }).items.map((p) => p.name);
     expect(names).toEqual(['experiment', 'secondary']);
     expect((await fetch(`http://127.0.0.1:${port}/v1/pools`)).status).toBe(401);
-    const doc = (await (await fetch(`http://127.0.0.1:${port}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const doc = (await (await fetch(`http://127.0.0.1:${port}/v1/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     expect(Object.keys(doc.paths)).toContain('/v1/pools/{pool}/allocations');
   } finally {
     child.kill('SIGTERM');
@@ -69,7 +86,12 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
 }, 60_000);
 
 test('a bad or missing configuration variable stops it with one message naming every problem', async () => {
-  const { child, output } = start({ PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', DATA_DIR: os.tmpdir() });
+  const { child, output } = start({
+    PORT: 'eighty',
+    LOG_LEVEL: 'loud',
+    DATABASE_URL: 'mysql://x',
+    DATA_DIR: os.tmpdir(),
+  });
   expect(await exited(child)).toBe(2);
   const text = output();
   expect(text).toMatch(/cannot start/);
@@ -89,5 +111,6 @@ test('a standalone service without its required variables lists each missing one
   let text = '';
   child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
   expect(await exited(child)).toBe(2);
-  for (const name of ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'IPAM_DEFAULT_HOLD_SECONDS']) expect(text).toContain(`${name}:`);
+  for (const name of ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'IPAM_DEFAULT_HOLD_SECONDS'])
+    expect(text).toContain(`${name}:`);
 }, 30_000);

@@ -62,7 +62,8 @@ export async function startTestHost(opts: {
 }): Promise<TestHost> {
   const logger = createLogger({ name: opts.name, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.name}-`));
-  const fresh = opts.database === 'postgres' ? await freshPostgresDatabase(opts.name.replace(/\W/g, '_')) : undefined;
+  const fresh =
+    opts.database === 'postgres' ? await freshPostgresDatabase(opts.name.replace(/\W/g, '_')) : undefined;
   const db = await openDatabase({ url: fresh?.url ?? 'pglite://memory' });
   await migrateDatabase({ database: db });
   const metrics = new Registry();

@@ -48,10 +48,19 @@ test('the consumer span of the event an HTTP request caused is in the request’
   const pool = `trace-${randomSuffix()}`;
   const created = await t.call('ops', 'operator', '/v1/pools', {
     method: 'POST',
-    body: JSON.stringify({ name: pool, cidr: '10.77.0.0/24', rangeStart: '10.77.0.10', rangeEnd: '10.77.0.20', segment: pool }),
+    body: JSON.stringify({
+      name: pool,
+      cidr: '10.77.0.0/24',
+      rangeStart: '10.77.0.10',
+      rangeEnd: '10.77.0.20',
+      segment: pool,
+    }),
   });
   expect(created.status).toBe(201);
-  const res = await t.call('alice', 'user', `/v1/pools/${pool}/allocations`, { method: 'POST', body: JSON.stringify({ owner: 'alice' }) });
+  const res = await t.call('alice', 'user', `/v1/pools/${pool}/allocations`, {
+    method: 'POST',
+    body: JSON.stringify({ owner: 'alice' }),
+  });
   expect(res.status).toBe(201);
 
   const outboxRow = await t.db.prisma.$queryRaw<{ id: string }[]>`
@@ -65,7 +74,10 @@ test('the consumer span of the event an HTTP request caused is in the request’
   const spans = exporter.getFinishedSpans();
   const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
   const server = spans.find(
-    (s) => s.kind === SpanKind.SERVER && s.name === 'POST /v1/pools/:pool/allocations' && s.spanContext().traceId === consumerSide!.traceId,
+    (s) =>
+      s.kind === SpanKind.SERVER &&
+      s.name === 'POST /v1/pools/:pool/allocations' &&
+      s.spanContext().traceId === consumerSide!.traceId,
   );
   expect(server).toBeDefined();
 
@@ -82,5 +94,7 @@ test('the consumer span of the event an HTTP request caused is in the request’
   expect(kinds).toContain(`PRODUCER ${IPAM_EVENTS} publish`);
   expect(chain[chain.length - 1]).toBe(server);
   // The database calls of the request are in the same trace too.
-  expect(spans.some((s) => s.spanContext().traceId === server!.spanContext().traceId && s.name.startsWith('db '))).toBe(true);
+  expect(
+    spans.some((s) => s.spanContext().traceId === server!.spanContext().traceId && s.name.startsWith('db ')),
+  ).toBe(true);
 }, 120_000);

@@ -14,6 +14,12 @@ export interface EmbeddedDeps {
 
 /** The services mounted into the embedded default; each issue that adds a service adds it here. */
 export function embeddedModules(deps: EmbeddedDeps): ServiceModule[] {
-  const common = { logger: deps.logger, db: deps.db, bus: deps.bus, clock: deps.clock, metrics: deps.metrics };
+  const common = {
+    logger: deps.logger,
+    db: deps.db,
+    bus: deps.bus,
+    clock: deps.clock,
+    metrics: deps.metrics,
+  };
   return [createIpamService({ ...common, config: deps.config, source: 'ipam' })];
 }

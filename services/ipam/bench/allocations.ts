@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     name: 'bench_ipam',
     database: 'postgres',
     bus: 'in-process',
-    modules: (deps) => [createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } })],
+    modules: (deps) => [
+      createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } }),
+    ],
   });
   const token = await host.token('bench', 'operator');
   const call = async (method: string, pathname: string, body?: unknown) => {
@@ -69,7 +71,9 @@ async function main(): Promise<void> {
   if (created !== 201) throw new Error(`creating the pool answered ${created}`);
 
   const floorDb = new pg.Pool({ connectionString: new URL(host.db.url).toString(), max: 64 });
-  await floorDb.query('CREATE TABLE IF NOT EXISTS public.bench_floor (n bigserial PRIMARY KEY, owner text NOT NULL)');
+  await floorDb.query(
+    'CREATE TABLE IF NOT EXISTS public.bench_floor (n bigserial PRIMARY KEY, owner text NOT NULL)',
+  );
 
   const rows: string[] = [];
   try {
@@ -99,7 +103,9 @@ async function main(): Promise<void> {
     await floorDb.end();
     await host.stop();
   }
-  console.log(`\nipam allocations through the API, ${PER_LEVEL} per level, rig Postgres (${rigEnv('DATABASE_URL').DATABASE_URL!.replace(/:[^:@/]+@/, ':***@')})`);
+  console.log(
+    `\nipam allocations through the API, ${PER_LEVEL} per level, rig Postgres (${rigEnv('DATABASE_URL').DATABASE_URL!.replace(/:[^:@/]+@/, ':***@')})`,
+  );
   console.log('clients  alloc/s  p50 ms  p99 ms  insert/s*  p50 ms*  floor/api');
   for (const row of rows) console.log(row);
   console.log('* the floor: one-row INSERT transactions straight through pg at the same concurrency');

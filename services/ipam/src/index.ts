@@ -19,7 +19,8 @@ export const createIpamService: ServiceFactory<IpamConfig> = (deps): ServiceModu
     labelNames: ['pool'] as const,
     registers: [deps.metrics],
     async collect() {
-      for (const { pool, used, size } of await utilisation(ctx)) this.set({ pool }, size === 0 ? 0 : used / size);
+      for (const { pool, used, size } of await utilisation(ctx))
+        this.set({ pool }, size === 0 ? 0 : used / size);
     },
   });
   return {

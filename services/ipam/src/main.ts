@@ -11,6 +11,8 @@ runStandalone({
   factory: createIpamService,
   onStopped: () => telemetry.shutdown(),
 }).catch((err: unknown) => {
-  process.stderr.write(`ipam: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `ipam: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -18,11 +18,20 @@ beforeAll(async () => {
     name: 'ipam_bus',
     database: 'postgres',
     bus: 'kafka',
-    modules: (deps) => [createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } })],
+    modules: (deps) => [
+      createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } }),
+    ],
   });
   const res = await t.call('ops', 'operator', '/v1/pools', {
     method: 'POST',
-    body: JSON.stringify({ name: 'bulk', cidr: '10.100.0.0/22', rangeStart: '10.100.0.10', rangeEnd: '10.100.3.250', gateway: '10.100.0.1', segment: 'bulk' }),
+    body: JSON.stringify({
+      name: 'bulk',
+      cidr: '10.100.0.0/22',
+      rangeStart: '10.100.0.10',
+      rangeEnd: '10.100.3.250',
+      gateway: '10.100.0.1',
+      segment: 'bulk',
+    }),
   });
   expect(res.status).toBe(201);
   publisher = createKafkaPublisher({
@@ -41,20 +50,31 @@ afterAll(async () => {
 async function consumed(outcome: 'processed' | 'duplicate'): Promise<number> {
   const metric = await t.metrics.getSingleMetric('bus_events_consumed_total')?.get();
   return (metric?.values ?? [])
-    .filter((v) => v.labels.consumer === 'ipam' && v.labels.topic === IPAM_COMMANDS && v.labels.outcome === outcome)
+    .filter(
+      (v) => v.labels.consumer === 'ipam' && v.labels.topic === IPAM_COMMANDS && v.labels.outcome === outcome,
+    )
     .reduce((sum, v) => sum + v.value, 0);
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (processed ${await consumed('processed')}, duplicates ${await consumed('duplicate')})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what} (processed ${await consumed('processed')}, duplicates ${await consumed('duplicate')})`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 const allocationCount = async () =>
-  Number((await t.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM ipam.allocation WHERE pool = 'bulk'`)[0]?.n);
+  Number(
+    (
+      await t.db.prisma.$queryRaw<
+        { n: bigint }[]
+      >`SELECT count(*) AS n FROM ipam.allocation WHERE pool = 'bulk'`
+    )[0]?.n,
+  );
 
 test('1,000 concurrent allocate commands give 1,000 distinct addresses; a replay allocates nothing', async () => {
   const commands = Array.from({ length: COMMANDS }, (_, i) => {
@@ -77,7 +97,9 @@ test('1,000 concurrent allocate commands give 1,000 distinct addresses; a replay
   });
   // Concurrently: 20 producers' worth of sends in flight at once.
   const publishAll = () =>
-    Promise.all(Array.from({ length: 20 }, (_, k) => publisher.publish(commands.filter((_, i) => i % 20 === k))));
+    Promise.all(
+      Array.from({ length: 20 }, (_, k) => publisher.publish(commands.filter((_, i) => i % 20 === k))),
+    );
 
   await publishAll();
   await until('1,000 commands processed', async () => (await consumed('processed')) >= COMMANDS, 120_000);

@@ -17,7 +17,9 @@ beforeAll(async () => {
     name: 'ipam_load',
     database: 'postgres',
     bus: 'in-process',
-    modules: (deps) => [createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } })],
+    modules: (deps) => [
+      createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } }),
+    ],
   });
   token = await t.token('loadtest', 'operator');
   // Two pools on one segment, overlapping: they share one address space.
@@ -25,7 +27,14 @@ beforeAll(async () => {
     ['load', '10.200.0.10', '10.200.0.250'],
     ['load-inner', '10.200.0.100', '10.200.0.200'],
   ] as const) {
-    const res = await api('POST', '/v1/pools', { name, cidr: '10.200.0.0/24', rangeStart: start, rangeEnd: end, gateway: '10.200.0.1', segment: 'load' });
+    const res = await api('POST', '/v1/pools', {
+      name,
+      cidr: '10.200.0.0/24',
+      rangeStart: start,
+      rangeEnd: end,
+      gateway: '10.200.0.1',
+      segment: 'load',
+    });
     expect(res.status).toBe(201);
   }
 }, 120_000);
@@ -90,7 +99,10 @@ test('no address is ever held twice at once, and every release frees it', async 
   const started = Date.now();
   const heldAtEnd = (await Promise.all(Array.from({ length: CLIENTS }, (_, i) => client(i)))).flat();
   const seconds = (Date.now() - started) / 1000;
-  console.log(`${OPERATIONS} operations by ${CLIENTS} clients in ${seconds.toFixed(1)} s:`, Object.fromEntries(statuses));
+  console.log(
+    `${OPERATIONS} operations by ${CLIENTS} clients in ${seconds.toFixed(1)} s:`,
+    Object.fromEntries(statuses),
+  );
 
   // Replay: an address is out from the answer that gave it until its holder sent the release.
   const out = new Map<string, number>();
@@ -101,7 +113,8 @@ test('no address is ever held twice at once, and every release frees it', async 
       continue;
     }
     for (const ip of line.ips) {
-      if (out.has(ip)) throw new Error(`${ip} handed to client ${line.client} while client ${out.get(ip)} held it`);
+      if (out.has(ip))
+        throw new Error(`${ip} handed to client ${line.client} while client ${out.get(ip)} held it`);
       out.set(ip, line.client);
     }
   }
@@ -128,9 +141,16 @@ test('no address is ever held twice at once, and every release frees it', async 
   expect(inner.used).toBe(heldAtEnd.filter((ip) => inRange(ip, 100, 200)).length);
 
   // Release everything; then the whole range is free again, as one contiguous block.
-  const rows = await t.db.prisma.$queryRaw<{ pool: string; ip: string }[]>`SELECT pool, ip FROM ipam.allocation`;
-  for (const row of rows) expect((await api('DELETE', `/v1/pools/${row.pool}/allocations/${row.ip}`)).status).toBe(204);
+  const rows = await t.db.prisma.$queryRaw<
+    { pool: string; ip: string }[]
+  >`SELECT pool, ip FROM ipam.allocation`;
+  for (const row of rows)
+    expect((await api('DELETE', `/v1/pools/${row.pool}/allocations/${row.ip}`)).status).toBe(204);
   expect((await api('GET', '/v1/pools/load')).body.used).toBe(0);
-  const whole = await api('POST', '/v1/pools/load/allocations', { owner: 'final', start: '10.200.0.10', count: 241 });
+  const whole = await api('POST', '/v1/pools/load/allocations', {
+    owner: 'final',
+    start: '10.200.0.10',
+    count: 241,
+  });
   expect(whole.status).toBe(201);
 }, 300_000);

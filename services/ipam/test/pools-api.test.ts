@@ -34,19 +34,54 @@ test('seeds the original testbed pools', async () => {
 });
 
 test('creates a pool and answers bad definitions with 422 naming the field', async () => {
-  const ok = await ops('/v1/pools', json({ name: 'lab', cidr: '192.168.50.0/24', rangeStart: '192.168.50.10', rangeEnd: '192.168.50.20', gateway: '192.168.50.1', exclude: ['192.168.50.15'], segment: 'lab' }));
+  const ok = await ops(
+    '/v1/pools',
+    json({
+      name: 'lab',
+      cidr: '192.168.50.0/24',
+      rangeStart: '192.168.50.10',
+      rangeEnd: '192.168.50.20',
+      gateway: '192.168.50.1',
+      exclude: ['192.168.50.15'],
+      segment: 'lab',
+    }),
+  );
   expect(ok.status).toBe(201);
   expect(await ok.json()).toMatchObject({ name: 'lab', size: 10, used: 0 });
-  expect((await ops('/v1/pools', json({ name: 'lab', cidr: '10.1.0.0/24', rangeStart: '10.1.0.1', rangeEnd: '10.1.0.9', segment: 'x' }))).status).toBe(409);
+  expect(
+    (
+      await ops(
+        '/v1/pools',
+        json({
+          name: 'lab',
+          cidr: '10.1.0.0/24',
+          rangeStart: '10.1.0.1',
+          rangeEnd: '10.1.0.9',
+          segment: 'x',
+        }),
+      )
+    ).status,
+  ).toBe(409);
 
   const cases: [Record<string, unknown>, string, RegExp][] = [
     [{ cidr: '10.1.0.0/33' }, 'body.cidr', /not an IPv4 CIDR/],
     [{ cidr: '10.1.0.0/24', rangeStart: '10.2.0.1' }, 'body.rangeStart', /outside 10.1.0.0\/24/],
-    [{ cidr: '10.1.0.0/24', rangeStart: '10.1.0.50', rangeEnd: '10.1.0.40' }, 'body.rangeEnd', /before range start/],
+    [
+      { cidr: '10.1.0.0/24', rangeStart: '10.1.0.50', rangeEnd: '10.1.0.40' },
+      'body.rangeEnd',
+      /before range start/,
+    ],
     [{ cidr: '10.1.0.0/24', rangeStart: 'ten' }, 'body.rangeStart', /not an IPv4 address/],
   ];
   for (const [override, path, message] of cases) {
-    const body = { name: 'bad', cidr: '10.1.0.0/24', rangeStart: '10.1.0.1', rangeEnd: '10.1.0.9', segment: 'x', ...override };
+    const body = {
+      name: 'bad',
+      cidr: '10.1.0.0/24',
+      rangeStart: '10.1.0.1',
+      rangeEnd: '10.1.0.9',
+      segment: 'x',
+      ...override,
+    };
     const res = await ops('/v1/pools', json(body));
     expect(res.status).toBe(422);
     const problem = (await res.json()) as { errors: { path: string; message: string }[] };
@@ -55,7 +90,10 @@ test('creates a pool and answers bad definitions with 422 naming the field', asy
 });
 
 test('allocates an ascending contiguous block from the base address', async () => {
-  const res = await ops('/v1/pools/lab/allocations', json({ start: '192.168.50.11', count: 3, owner: 'alice' }));
+  const res = await ops(
+    '/v1/pools/lab/allocations',
+    json({ start: '192.168.50.11', count: 3, owner: 'alice' }),
+  );
   expect(res.status).toBe(201);
   const { items } = (await res.json()) as { items: { ip: string; state: string }[] };
   expect(items.map((i) => i.ip)).toEqual(['192.168.50.11', '192.168.50.12', '192.168.50.13']);
@@ -64,10 +102,16 @@ test('allocates an ascending contiguous block from the base address', async () =
 
 test('a block that does not fit names the first address in the way and holds nothing', async () => {
   const before = (await (await ops('/v1/pools/lab')).json()) as { used: number };
-  const res = await ops('/v1/pools/lab/allocations', json({ start: '192.168.50.14', count: 3, owner: 'bob' }));
+  const res = await ops(
+    '/v1/pools/lab/allocations',
+    json({ start: '192.168.50.14', count: 3, owner: 'bob' }),
+  );
   expect(res.status).toBe(409);
   expect(await res.json()).toMatchObject({ firstConflict: '192.168.50.15' }); // the excluded address
-  const taken = await ops('/v1/pools/lab/allocations', json({ start: '192.168.50.10', count: 3, owner: 'bob' }));
+  const taken = await ops(
+    '/v1/pools/lab/allocations',
+    json({ start: '192.168.50.10', count: 3, owner: 'bob' }),
+  );
   expect(taken.status).toBe(409);
   expect(await taken.json()).toMatchObject({ firstConflict: '192.168.50.11' });
   const after = (await (await ops('/v1/pools/lab')).json()) as { used: number };
@@ -96,10 +140,15 @@ test('release makes the address available again; binding stops its expiry', asyn
   expect((await ops('/v1/pools/lab/allocations/192.168.50.12', { method: 'DELETE' })).status).toBe(404);
   const again = await ops('/v1/pools/lab/allocations', json({ ip: '192.168.50.12', owner: 'carol' }));
   expect(again.status).toBe(201);
-  const bound = await ops('/v1/pools/lab/allocations/192.168.50.12', json({ state: 'bound', containerId: 'c1' }, 'PATCH'));
+  const bound = await ops(
+    '/v1/pools/lab/allocations/192.168.50.12',
+    json({ state: 'bound', containerId: 'c1' }, 'PATCH'),
+  );
   expect(bound.status).toBe(200);
   expect(await bound.json()).toMatchObject({ state: 'bound', containerId: 'c1', heldUntil: null });
-  const list = (await (await ops('/v1/pools/lab/allocations?state=bound')).json()) as { items: { ip: string }[] };
+  const list = (await (await ops('/v1/pools/lab/allocations?state=bound')).json()) as {
+    items: { ip: string }[];
+  };
   expect(list.items.map((i) => i.ip)).toEqual(['192.168.50.12']);
 });
 
@@ -114,17 +163,29 @@ test('the same Idempotency-Key and body allocate once', async () => {
 
 test('users allocate only for themselves and see only their own', async () => {
   const user = (pathname: string, init?: RequestInit) => t.call('erin', 'user', pathname, init);
-  expect((await user('/v1/pools', json({ name: 'x', cidr: '10.9.0.0/24', rangeStart: '10.9.0.1', rangeEnd: '10.9.0.2', segment: 'x' }))).status).toBe(403);
+  expect(
+    (
+      await user(
+        '/v1/pools',
+        json({ name: 'x', cidr: '10.9.0.0/24', rangeStart: '10.9.0.1', rangeEnd: '10.9.0.2', segment: 'x' }),
+      )
+    ).status,
+  ).toBe(403);
   expect((await user('/v1/pools/experiment/allocations', json({ owner: 'frank' }))).status).toBe(403);
   const mine = await user('/v1/pools/experiment/allocations', json({ owner: 'erin' }));
   expect(mine.status).toBe(201);
-  const list = (await (await user('/v1/pools/experiment/allocations')).json()) as { items: { owner: string }[] };
+  const list = (await (await user('/v1/pools/experiment/allocations')).json()) as {
+    items: { owner: string }[];
+  };
   expect(list.items.length).toBeGreaterThan(0);
   expect(list.items.every((i) => i.owner === 'erin')).toBe(true);
 });
 
 test('expired holds come back within the janitor period', async () => {
-  const res = await ops('/v1/pools/lab/allocations', json({ ip: '192.168.50.20', owner: 'gina', ttlSeconds: 1 }));
+  const res = await ops(
+    '/v1/pools/lab/allocations',
+    json({ ip: '192.168.50.20', owner: 'gina', ttlSeconds: 1 }),
+  );
   expect(res.status).toBe(201);
   const deadline = Date.now() + 1000 + 200 + 1000; // ttl + one janitor period + slack
   let free = false;

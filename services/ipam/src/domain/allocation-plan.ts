@@ -13,7 +13,11 @@ export class AddressConflictError extends ConflictError {
     readonly firstConflict: Ipv4 | null,
     detail: string,
   ) {
-    super(detail, firstConflict === null ? {} : { firstConflict: formatIpv4(firstConflict) }, 'address-conflict');
+    super(
+      detail,
+      firstConflict === null ? {} : { firstConflict: formatIpv4(firstConflict) },
+      'address-conflict',
+    );
   }
 }
 
@@ -34,15 +38,22 @@ export function planAllocation(pool: Pool, request: AllocationRequest, taken: Re
 
 function checkCount(pool: Pool, count: number): void {
   const size = poolSize(pool);
-  if (count > size) throw InvalidError.field('body.count', `${count} is more than pool '${pool.name}' holds (${size})`);
+  if (count > size)
+    throw InvalidError.field('body.count', `${count} is more than pool '${pool.name}' holds (${size})`);
 }
 
 function planAddress(pool: Pool, ip: Ipv4, taken: ReadonlySet<Ipv4>): Ipv4 {
   if (ip < pool.rangeStart || ip > pool.rangeEnd) {
-    throw InvalidError.field('body.ip', `${formatIpv4(ip)} is outside pool '${pool.name}' (${rangeText(pool)})`);
+    throw InvalidError.field(
+      'body.ip',
+      `${formatIpv4(ip)} is outside pool '${pool.name}' (${rangeText(pool)})`,
+    );
   }
   if (reservedAddresses(pool).has(ip)) {
-    throw InvalidError.field('body.ip', `${formatIpv4(ip)} is reserved in pool '${pool.name}' (network, broadcast, gateway or excluded)`);
+    throw InvalidError.field(
+      'body.ip',
+      `${formatIpv4(ip)} is reserved in pool '${pool.name}' (network, broadcast, gateway or excluded)`,
+    );
   }
   if (taken.has(ip)) throw new AddressConflictError(ip, `${formatIpv4(ip)} is already allocated`);
   return ip;
@@ -53,7 +64,10 @@ function planBlock(pool: Pool, start: Ipv4, count: number, taken: ReadonlySet<Ip
   checkCount(pool, count);
   const end = start + count - 1;
   if (start < pool.rangeStart || start > pool.rangeEnd) {
-    throw InvalidError.field('body.start', `${formatIpv4(start)} is outside pool '${pool.name}' (${rangeText(pool)})`);
+    throw InvalidError.field(
+      'body.start',
+      `${formatIpv4(start)} is outside pool '${pool.name}' (${rangeText(pool)})`,
+    );
   }
   if (end > pool.rangeEnd) {
     throw new AddressConflictError(
@@ -64,9 +78,13 @@ function planBlock(pool: Pool, start: Ipv4, count: number, taken: ReadonlySet<Ip
   const block: Ipv4[] = [];
   for (let ip = start; ip <= end; ip++) {
     if (!isAssignable(pool, ip)) {
-      throw new AddressConflictError(ip, `${formatIpv4(ip)} is reserved (gateway or excluded) and lies in the block`);
+      throw new AddressConflictError(
+        ip,
+        `${formatIpv4(ip)} is reserved (gateway or excluded) and lies in the block`,
+      );
     }
-    if (taken.has(ip)) throw new AddressConflictError(ip, `${formatIpv4(ip)} is already allocated and lies in the block`);
+    if (taken.has(ip))
+      throw new AddressConflictError(ip, `${formatIpv4(ip)} is already allocated and lies in the block`);
     block.push(ip);
   }
   return block;

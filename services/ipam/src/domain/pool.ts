@@ -69,6 +69,7 @@ export function isAssignable(pool: Pool, ip: Ipv4): boolean {
 /** How many addresses the pool can hand out. */
 export function poolSize(pool: Pool): number {
   let reservedInRange = 0;
-  for (const ip of reservedAddresses(pool)) if (ip >= pool.rangeStart && ip <= pool.rangeEnd) reservedInRange++;
+  for (const ip of reservedAddresses(pool))
+    if (ip >= pool.rangeStart && ip <= pool.rangeEnd) reservedInRange++;
   return pool.rangeEnd - pool.rangeStart + 1 - reservedInRange;
 }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { decodeCursor, defineRoute, ForbiddenError, pageOf, actsForOthers, type RouteSpec } from '@testbed/kit';
+import {
+  decodeCursor,
+  defineRoute,
+  ForbiddenError,
+  pageOf,
+  actsForOthers,
+  type RouteSpec,
+} from '@testbed/kit';
 import {
   allocateBody,
   allocationAnswer,
@@ -48,7 +55,12 @@ export function ipamRoutes(ctx: IpamContext): RouteSpec[] {
       summary: 'List address pools with their use',
       tags,
       query: poolsQuery,
-      responses: { 200: { description: 'a page of pools', schema: z.object({ items: z.array(poolAnswer), nextCursor: z.string().nullable() }) } },
+      responses: {
+        200: {
+          description: 'a page of pools',
+          schema: z.object({ items: z.array(poolAnswer), nextCursor: z.string().nullable() }),
+        },
+      },
       handler: async ({ query }) => {
         const after = decodeCursor(query.cursor, z.string());
         const rows = await listPoolViews(ctx, after, query.limit + 1);
@@ -85,14 +97,21 @@ export function ipamRoutes(ctx: IpamContext): RouteSpec[] {
       params: poolParams,
       query: allocationsQuery,
       responses: {
-        200: { description: 'a page of allocations', schema: z.object({ items: z.array(allocationAnswer), nextCursor: z.string().nullable() }) },
+        200: {
+          description: 'a page of allocations',
+          schema: z.object({ items: z.array(allocationAnswer), nextCursor: z.string().nullable() }),
+        },
       },
       handler: async ({ params, query, principal }) => {
         await getPool(ctx, params.pool);
         const owner = actsForOthers(principal) ? query.owner : principal.subject;
         const after = decodeCursor(query.cursor, z.number().int());
         const rows = await ctx.db.prisma.$transaction((tx) =>
-          listAllocations(tx, { pool: params.pool, state: query.state, owner, afterIp: after }, query.limit + 1),
+          listAllocations(
+            tx,
+            { pool: params.pool, state: query.state, owner, afterIp: after },
+            query.limit + 1,
+          ),
         );
         const page = pageOf(rows, query.limit, (a) => parseIpv4(a.ip));
         return { status: 200, body: { items: page.items.map(allocationView), nextCursor: page.nextCursor } };
@@ -107,13 +126,19 @@ export function ipamRoutes(ctx: IpamContext): RouteSpec[] {
       body: allocateBody,
       responses: {
         201: { description: 'the held addresses', schema: z.object({ items: z.array(allocationAnswer) }) },
-        200: { description: 'the same Idempotency-Key and body were served before', schema: z.object({ items: z.array(allocationAnswer) }) },
+        200: {
+          description: 'the same Idempotency-Key and body were served before',
+          schema: z.object({ items: z.array(allocationAnswer) }),
+        },
       },
       handler: async ({ params, body, principal, req }) => {
         if (!actsForOthers(principal) && body.owner !== principal.subject) {
           throw new ForbiddenError(`a user allocates only for themselves, not for '${body.owner}'`);
         }
-        const requestId = requestIdOf(principal.subject, req.header('idempotency-key'), { pool: params.pool, ...body });
+        const requestId = requestIdOf(principal.subject, req.header('idempotency-key'), {
+          pool: params.pool,
+          ...body,
+        });
         const result = await allocate(ctx, { pool: params.pool, ...body, requestId });
         return { status: result.created ? 201 : 200, body: { items: result.items.map(allocationView) } };
       },
@@ -142,9 +167,14 @@ export function ipamRoutes(ctx: IpamContext): RouteSpec[] {
       handler: async ({ params, principal }) => {
         if (!actsForOthers(principal)) {
           const [mine] = await ctx.db.prisma.$transaction((tx) =>
-            listAllocations(tx, { pool: params.pool, owner: principal.subject, afterIp: (parseIpv4(params.ip) ?? 0) - 1 }, 1),
+            listAllocations(
+              tx,
+              { pool: params.pool, owner: principal.subject, afterIp: (parseIpv4(params.ip) ?? 0) - 1 },
+              1,
+            ),
           );
-          if (mine?.ip !== params.ip) throw new ForbiddenError(`${params.ip} is not held by '${principal.subject}'`);
+          if (mine?.ip !== params.ip)
+            throw new ForbiddenError(`${params.ip} is not held by '${principal.subject}'`);
         }
         await releaseAddress(ctx, params.pool, params.ip);
         return { status: 204 };

@@ -39,7 +39,13 @@ export const allocateBody = z
     start: ipv4.optional().describe('first address of a contiguous ascending block'),
     ip: ipv4.optional().describe('this exact address'),
     owner: z.string().min(1).max(200),
-    ttlSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional().describe('hold deadline; default from configuration'),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .describe('hold deadline; default from configuration'),
   })
   .refine((b) => !(b.ip && b.start), { message: 'give either ip or start, not both', path: ['ip'] })
   .refine((b) => !(b.ip && b.count !== 1), { message: 'ip allocates exactly one address', path: ['count'] });
@@ -59,7 +65,11 @@ export const bindBody = z.object({
   containerId: z.string().min(1).max(128),
 });
 
-export const allocationsQuery = z.object({ state: z.enum(['held', 'bound']).optional(), owner: z.string().optional(), ...pageQuery });
+export const allocationsQuery = z.object({
+  state: z.enum(['held', 'bound']).optional(),
+  owner: z.string().optional(),
+  ...pageQuery,
+});
 export const poolsQuery = z.object({ ...pageQuery });
 
 export type PoolDefinitionBody = z.infer<typeof poolDefinitionBody>;

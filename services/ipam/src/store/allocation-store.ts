@@ -71,7 +71,11 @@ export async function findAllocations(tx: Tx, segment: string, ips: Ipv4[]): Pro
 }
 
 export async function findByRequest(tx: Tx, requestId: string): Promise<Allocation[]> {
-  const rows = await tx.allocation.findMany({ where: { requestId }, select: fields, orderBy: { ipNum: 'asc' } });
+  const rows = await tx.allocation.findMany({
+    where: { requestId },
+    select: fields,
+    orderBy: { ipNum: 'asc' },
+  });
   return rows.map(toAllocation);
 }
 
@@ -134,6 +138,10 @@ export async function findByOwner(tx: Tx, owner: string): Promise<Allocation[]> 
 }
 
 export async function findByContainer(tx: Tx, containerId: string): Promise<Allocation[]> {
-  const rows = await tx.allocation.findMany({ where: { containerId }, select: fields, orderBy: { ipNum: 'asc' } });
+  const rows = await tx.allocation.findMany({
+    where: { containerId },
+    select: fields,
+    orderBy: { ipNum: 'asc' },
+  });
   return rows.map(toAllocation);
 }

@@ -69,7 +69,11 @@ export async function allocate(ctx: IpamContext, input: AllocateInput, outer?: T
         requestId: input.requestId ?? null,
         pool: pool.name,
         owner: input.owner,
-        items: items.map((a) => ({ ip: a.ip, state: a.state, heldUntil: a.heldUntil?.toISOString() ?? null })),
+        items: items.map((a) => ({
+          ip: a.ip,
+          state: a.state,
+          heldUntil: a.heldUntil?.toISOString() ?? null,
+        })),
       },
     });
     return { pool, items, created: true };

@@ -11,6 +11,10 @@ export interface IpamContext {
 }
 
 /** Runs `work` in the caller's transaction (a bus handler's) or in a new one. */
-export function inTransaction<T>(ctx: IpamContext, tx: import('@testbed/kit').Tx | undefined, work: (tx: import('@testbed/kit').Tx) => Promise<T>): Promise<T> {
+export function inTransaction<T>(
+  ctx: IpamContext,
+  tx: import('@testbed/kit').Tx | undefined,
+  work: (tx: import('@testbed/kit').Tx) => Promise<T>,
+): Promise<T> {
   return tx ? work(tx) : ctx.db.prisma.$transaction(work);
 }

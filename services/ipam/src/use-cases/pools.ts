@@ -16,7 +16,8 @@ async function viewOf(tx: Tx, pool: Pool): Promise<PoolView> {
 export async function createPool(ctx: IpamContext, def: PoolDefinition): Promise<PoolView> {
   const pool = definePool(def);
   return ctx.db.prisma.$transaction(async (tx) => {
-    if (!(await insertPool(tx, pool))) throw new ConflictError(`pool '${pool.name}' already exists`, { pool: pool.name });
+    if (!(await insertPool(tx, pool)))
+      throw new ConflictError(`pool '${pool.name}' already exists`, { pool: pool.name });
     return viewOf(tx, pool);
   });
 }
@@ -29,7 +30,11 @@ export async function getPool(ctx: IpamContext, name: string): Promise<PoolView>
   });
 }
 
-export async function listPoolViews(ctx: IpamContext, after: string | undefined, limit: number): Promise<PoolView[]> {
+export async function listPoolViews(
+  ctx: IpamContext,
+  after: string | undefined,
+  limit: number,
+): Promise<PoolView[]> {
   return ctx.db.prisma.$transaction(async (tx) => {
     const pools = await listPools(tx, after, limit);
     return Promise.all(pools.map((p) => viewOf(tx, p)));

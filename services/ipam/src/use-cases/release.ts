@@ -44,7 +44,11 @@ async function releaseUnderLock(
       key: pool,
       type: ipamEventTypes.released,
       subject: pool,
-      data: { pool, reason, items: list.map((a) => ({ ip: a.ip, owner: a.owner, containerId: a.containerId })) },
+      data: {
+        pool,
+        reason,
+        items: list.map((a) => ({ ip: a.ip, owner: a.owner, containerId: a.containerId })),
+      },
     });
   }
   return released;
@@ -57,7 +61,12 @@ export async function releaseAddress(ctx: IpamContext, poolName: string, ip: str
   return released;
 }
 
-export async function releaseAddresses(ctx: IpamContext, poolName: string, ips: string[], outer?: Tx): Promise<Allocation[]> {
+export async function releaseAddresses(
+  ctx: IpamContext,
+  poolName: string,
+  ips: string[],
+  outer?: Tx,
+): Promise<Allocation[]> {
   return inTransaction(ctx, outer, async (tx) => {
     const pool = await loadPool(tx, poolName);
     const wanted = ips.map((ip) => parseIpv4(ip) as Ipv4);
@@ -85,7 +94,11 @@ export async function releaseRequest(ctx: IpamContext, requestId: string, outer?
   });
 }
 
-export async function releaseContainer(ctx: IpamContext, containerId: string, outer?: Tx): Promise<Allocation[]> {
+export async function releaseContainer(
+  ctx: IpamContext,
+  containerId: string,
+  outer?: Tx,
+): Promise<Allocation[]> {
   return inTransaction(ctx, outer, async (tx) => {
     const seen = await findByContainer(tx, containerId);
     return releaseUnderLock(
@@ -115,7 +128,13 @@ export async function releaseExpiredHolds(ctx: IpamContext, limit = 1000, outer?
 }
 
 /** A container started: its address is bound to it and no longer expires. */
-export async function bindAddress(ctx: IpamContext, poolName: string, ip: string, containerId: string, outer?: Tx): Promise<Allocation> {
+export async function bindAddress(
+  ctx: IpamContext,
+  poolName: string,
+  ip: string,
+  containerId: string,
+  outer?: Tx,
+): Promise<Allocation> {
   return inTransaction(ctx, outer, async (tx) => {
     const pool = await loadPool(tx, poolName);
     await lockSegment(tx, pool.segment);

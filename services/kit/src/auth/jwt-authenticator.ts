@@ -1,4 +1,10 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type CryptoKey, errors as joseErrors } from 'jose';
+import {
+  createRemoteJWKSet,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type CryptoKey,
+  errors as joseErrors,
+} from 'jose';
 import { UnauthorizedError } from '../http/errors';
 import { ROLES, type Authenticator, type Principal, type Role } from './principal';
 
@@ -9,9 +15,11 @@ interface VerifyOptions {
 
 function principalOf(payload: Record<string, unknown>): Principal {
   const subject = payload.sub;
-  if (typeof subject !== 'string' || subject.length === 0) throw new UnauthorizedError('token has no subject');
+  if (typeof subject !== 'string' || subject.length === 0)
+    throw new UnauthorizedError('token has no subject');
   const claimed = payload.role ?? (Array.isArray(payload.roles) ? payload.roles[0] : undefined) ?? 'user';
-  if (!ROLES.includes(claimed as Role)) throw new UnauthorizedError(`token role '${String(claimed)}' is unknown`);
+  if (!ROLES.includes(claimed as Role))
+    throw new UnauthorizedError(`token role '${String(claimed)}' is unknown`);
   return { subject, role: claimed as Role };
 }
 

@@ -19,7 +19,11 @@ async function main(): Promise<void> {
       DATA_DIR: z.string().default('.data'),
       AUTH_ISSUER: z.string().default('testbed-local'),
       AUTH_AUDIENCE: z.string().default('testbed'),
-      TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(12 * 3600),
+      TOKEN_TTL_SECONDS: z.coerce
+        .number()
+        .int()
+        .positive()
+        .default(12 * 3600),
     }),
   );
   const key = await loadOrCreateLocalKey(path.resolve(config.DATA_DIR));

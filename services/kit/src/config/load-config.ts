@@ -29,7 +29,9 @@ export function loadConfig<S extends z.ZodType>(
 }
 
 function redact(name: string, value: string): string {
-  return /SECRET|PASSWORD|KEY|TOKEN/i.test(name) ? '***' : value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+  return /SECRET|PASSWORD|KEY|TOKEN/i.test(name)
+    ? '***'
+    : value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
 
 /** KEY=VALUE lines as deploy/local/stack.sh writes them (optional `export`, optional quotes, # comments). */

@@ -22,7 +22,10 @@ export const standaloneConfigShape = {
   DATABASE_URL: databaseUrl,
   KAFKA_BROKERS: brokerList,
   /** Prefix of the Kafka topic and group names, for several platforms on one cluster. */
-  KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'").optional(),
+  KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'")
+    .optional(),
   /** Holds the local signing key when no AUTH_JWKS_URL is set (a shared folder on one machine). */
   DATA_DIR: z.string().min(1).default('.data'),
 };

@@ -66,7 +66,10 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(opts.metrics.contentType).send(await opts.metrics.metrics());
   });
-  const openapi = buildOpenApiDocument({ title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' }, opts.routes);
+  const openapi = buildOpenApiDocument(
+    { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
+    opts.routes,
+  );
   app.get(['/openapi.json', '/v1/openapi.json'], (_req, res) => {
     res.json(openapi);
   });

@@ -37,7 +37,11 @@ function operation(route: RouteSpec): JsonSchema {
     responses[status] = {
       description: spec.description,
       ...(spec.schema
-        ? { content: { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } } }
+        ? {
+            content: {
+              [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') },
+            },
+          }
         : {}),
     };
   }

@@ -54,7 +54,10 @@ function toProblem(err: unknown, req: Request, logger: Logger): Problem {
     return { ...problemOf(bodyErr.status, 'bad-request', 'Bad request'), instance };
   }
   logger.error({ err, url: req.originalUrl, requestId: req.headers['x-request-id'] }, 'unhandled error');
-  return { ...problemOf(500, 'internal', 'Internal error', 'The server failed; the error is logged.'), instance };
+  return {
+    ...problemOf(500, 'internal', 'Internal error', 'The server failed; the error is logged.'),
+    instance,
+  };
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {

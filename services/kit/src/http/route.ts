@@ -23,8 +23,7 @@ export interface RouteInput<P, Q, B> {
 
 /** What a handler answers; `streamed` when it wrote the response itself (files, SSE). */
 export type RouteResult =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamed: true };
+  { status: number; body?: unknown; headers?: Record<string, string> } | { streamed: true };
 
 /**
  * One endpoint, declared once: the same zod schemas validate the request and generate the

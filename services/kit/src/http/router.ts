@@ -6,7 +6,11 @@ import type { Authenticator, Principal } from '../auth/principal';
 
 const ANONYMOUS: Principal = { subject: 'anonymous', role: 'user' };
 
-async function authenticate(req: Request, route: RouteSpec, authenticator: Authenticator): Promise<Principal> {
+async function authenticate(
+  req: Request,
+  route: RouteSpec,
+  authenticator: Authenticator,
+): Promise<Principal> {
   if (route.roles === 'public') return ANONYMOUS;
   const header = req.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;

@@ -7,7 +7,10 @@ import type { Histogram } from 'prom-client';
  * duration histogram. The handler chain runs inside the span's context, so bus events enqueued by
  * the handler carry this trace onwards.
  */
-export function httpTelemetry(serviceName: string, duration: Histogram<'method' | 'route' | 'status'>): RequestHandler {
+export function httpTelemetry(
+  serviceName: string,
+  duration: Histogram<'method' | 'route' | 'status'>,
+): RequestHandler {
   const tracer = trace.getTracer(serviceName);
   return (req, res, next) => {
     const parent = propagation.extract(context.active(), req.headers);

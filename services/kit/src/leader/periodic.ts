@@ -12,7 +12,11 @@ export interface PeriodicTask {
  * Runs leader-only tasks on their period; a run never overlaps the previous one of the same
  * task, and a failing run is logged and retried at the next tick.
  */
-export function startPeriodicTasks(tasks: PeriodicTask[], leader: LeaderElector, logger: Logger): () => Promise<void> {
+export function startPeriodicTasks(
+  tasks: PeriodicTask[],
+  leader: LeaderElector,
+  logger: Logger,
+): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   const running = new Map<string, Promise<void>>();
   for (const task of tasks) {

@@ -16,9 +16,23 @@ const buses: Bus[] = [];
 
 beforeAll(async () => {
   [a, b] = await Promise.all([openBusTestDatabase(), openBusTestDatabase()]);
-  for (const [name, rig, namespace] of [['a', a, namespaces[0]], ['b', b, namespaces[1]]] as const) {
-    const bus = createKafkaBus({ brokers: kafkaBrokers(), clientId: `ns-${name}`, namespace, db: rig.db, logger, relay: { pollMs: 50 } });
-    bus.subscribe({ consumer: group, topics: [topic], handle: async (e: CloudEvent<unknown>) => void seen[name]!.push(e.id) });
+  for (const [name, rig, namespace] of [
+    ['a', a, namespaces[0]],
+    ['b', b, namespaces[1]],
+  ] as const) {
+    const bus = createKafkaBus({
+      brokers: kafkaBrokers(),
+      clientId: `ns-${name}`,
+      namespace,
+      db: rig.db,
+      logger,
+      relay: { pollMs: 50 },
+    });
+    bus.subscribe({
+      consumer: group,
+      topics: [topic],
+      handle: async (e: CloudEvent<unknown>) => void seen[name]!.push(e.id),
+    });
     await bus.start();
     buses.push(bus);
   }
@@ -26,15 +40,23 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const bus of buses) await bus.stop();
-  await deleteKafkaTopics({ brokers: kafkaBrokers(), logger, topics: namespaces.map((ns) => `${ns}.${topic}`) });
+  await deleteKafkaTopics({
+    brokers: kafkaBrokers(),
+    logger,
+    topics: namespaces.map((ns) => `${ns}.${topic}`),
+  });
   await a?.close();
   await b?.close();
 });
 
 test('a namespace keeps a platform’s events and consumer groups apart from another’s on the same broker', async () => {
   const ids = { a: randomUUID(), b: randomUUID() };
-  await a.db.prisma.$transaction((tx) => enqueueEvent(tx, { id: ids.a, source: 'a', topic, key: 'k', type: 't', data: {} }));
-  await b.db.prisma.$transaction((tx) => enqueueEvent(tx, { id: ids.b, source: 'b', topic, key: 'k', type: 't', data: {} }));
+  await a.db.prisma.$transaction((tx) =>
+    enqueueEvent(tx, { id: ids.a, source: 'a', topic, key: 'k', type: 't', data: {} }),
+  );
+  await b.db.prisma.$transaction((tx) =>
+    enqueueEvent(tx, { id: ids.b, source: 'b', topic, key: 'k', type: 't', data: {} }),
+  );
   await waitFor('both delivered', () => seen.a!.length > 0 && seen.b!.length > 0, 30_000);
   await new Promise((r) => setTimeout(r, 500));
   expect(seen).toEqual({ a: [ids.a], b: [ids.b] });

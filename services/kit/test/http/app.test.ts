@@ -6,7 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { ConflictError, createHttpApp, defineRoute, Readiness } from '../../src/http';
-import { createKeyAuthenticator, loadOrCreateLocalKey, signLocalToken, type LocalSigningKey } from '../../src/auth';
+import {
+  createKeyAuthenticator,
+  loadOrCreateLocalKey,
+  signLocalToken,
+  type LocalSigningKey,
+} from '../../src/auth';
 import { createLogger } from '../../src/log/logger';
 
 const verify = { issuer: 'testbed-local', audience: 'testbed' };
@@ -84,7 +89,11 @@ test('answers a valid request through auth, validation and the handler', async (
 });
 
 test('bad input is a 422 problem naming every wrong field', async () => {
-  const { res, json } = await post('/v1/things/ABC', { count: 0, ip: '10.0.0.300' }, await tokenFor('a', 'operator'));
+  const { res, json } = await post(
+    '/v1/things/ABC',
+    { count: 0, ip: '10.0.0.300' },
+    await tokenFor('a', 'operator'),
+  );
   expect(res.status).toBe(422);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(json.type).toMatch(/validation-failed$/);
@@ -116,7 +125,9 @@ test('no token is 401, a wrong role 403, a forged token 401', async () => {
 });
 
 test('the principal comes from the token', async () => {
-  const res = await fetch(`${base}/v1/whoami`, { headers: { authorization: `Bearer ${await tokenFor('carol', 'service')}` } });
+  const res = await fetch(`${base}/v1/whoami`, {
+    headers: { authorization: `Bearer ${await tokenFor('carol', 'service')}` },
+  });
   expect(await res.json()).toEqual({ subject: 'carol', role: 'service' });
 });
 
@@ -142,7 +153,10 @@ test('health, readiness, metrics and the OpenAPI document', async () => {
   expect(metrics).toContain('http_request_duration_seconds_bucket');
   const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
     openapi: string;
-    paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; requestBody?: unknown }>>;
+    paths: Record<
+      string,
+      Record<string, { parameters: { name: string; in: string }[]; requestBody?: unknown }>
+    >;
   };
   expect(doc.openapi).toBe('3.1.0');
   const create = doc.paths['/v1/things/{name}']?.post;

@@ -42,7 +42,8 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
   const physical = physicalTopic(opts.namespace);
   // Keyed by the physical topic; handlers, dead letters and metrics see the logical one.
   const byTopic = new Map<string, { sub: Subscription; topic: string }>();
-  for (const sub of opts.subscriptions) for (const t of sub.topics) byTopic.set(physical(t), { sub, topic: t });
+  for (const sub of opts.subscriptions)
+    for (const t of sub.topics) byTopic.set(physical(t), { sub, topic: t });
   const log = opts.logger.child({ consumer: opts.group });
   const consumer: Consumer = opts.kafka.consumer({
     groupId: physical(opts.group),

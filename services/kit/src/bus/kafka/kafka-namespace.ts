@@ -4,6 +4,7 @@
  */
 export function physicalTopic(namespace: string | undefined): (name: string) => string {
   if (!namespace) return (name) => name;
-  if (!/^[A-Za-z0-9._-]+$/.test(namespace)) throw new TypeError(`Kafka namespace '${namespace}' may hold only letters, digits, '.', '_' and '-'`);
+  if (!/^[A-Za-z0-9._-]+$/.test(namespace))
+    throw new TypeError(`Kafka namespace '${namespace}' may hold only letters, digits, '.', '_' and '-'`);
   return (name) => `${namespace}.${name}`;
 }

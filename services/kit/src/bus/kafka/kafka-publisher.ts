@@ -62,7 +62,10 @@ export function kafkaPublisherOf(kafka: Kafka, namespace?: string): KafkaPublish
         });
         byTopic.set(m.topic, list);
       }
-      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, msgs]) => ({ topic: physical(topic), messages: msgs }));
+      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, msgs]) => ({
+        topic: physical(topic),
+        messages: msgs,
+      }));
       await producer.sendBatch({ topicMessages, acks: -1 });
     },
   };
