@@ -55,9 +55,15 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
       if (!healthy) await new Promise((r) => setTimeout(r, 100));
     }
     if (!healthy) throw new Error(`no /healthz within 10 s:\n${output()}`);
-    console.log(`embedded default healthy after ${Date.now() - started} ms`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(ready.status).toBe(200);
+    const healthyMs = Date.now() - started;
+    // Ready once PGlite is open and migrated and the services started (bounded wait).
+    let ready = false;
+    while (!ready && Date.now() - started < 60_000 && child.exitCode === null) {
+      ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!ready) throw new Error(`never ready:\n${output()}`);
+    console.log(`embedded default: /healthz after ${healthyMs} ms, /readyz after ${Date.now() - started} ms`);
 
     const { stdout } = await promisify(execFile)(
       tsx,

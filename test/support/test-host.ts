@@ -89,9 +89,7 @@ export async function startTestHost(opts: {
     logger,
     metrics,
     authenticator: createKeyAuthenticator(key.publicKey, verify),
-    db,
-    bus,
-    modules: opts.modules(deps),
+    open: async () => ({ db, bus, modules: opts.modules(deps) }),
   });
   const token = (subject: string, role: Role = 'user') => signLocalToken(key, { subject, role, ...verify });
   return {

@@ -30,13 +30,6 @@ export async function startEmbedded(
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
-  const db = await openDatabase({ url: config.DATABASE_URL });
-  const { applied } = await migrateDatabase({ database: db });
-  if (applied.length > 0) logger.info({ applied }, 'database migrated');
-  const bus = createInProcessBus({ db, logger, metrics });
-  const deps = { logger, db, bus, clock: systemClock, metrics, config };
-  const modules: ServiceModule[] = embeddedModules(deps);
-
   const host = await runHost({
     name: 'testbed',
     port: config.PORT,
@@ -44,9 +37,21 @@ export async function startEmbedded(
     logger,
     metrics,
     authenticator: await authenticatorFor(config),
-    db,
-    bus,
-    modules,
+    open: async () => {
+      const db = await openDatabase({ url: config.DATABASE_URL });
+      const { applied } = await migrateDatabase({ database: db });
+      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+      const bus = createInProcessBus({ db, logger, metrics });
+      const modules: ServiceModule[] = embeddedModules({
+        logger,
+        db,
+        bus,
+        clock: systemClock,
+        metrics,
+        config,
+      });
+      return { db, bus, modules };
+    },
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
     onStopped: opts.onStopped,
   });

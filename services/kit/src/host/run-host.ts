@@ -11,6 +11,13 @@ import { alwaysLeader, type LeaderElector } from '../leader/leader';
 import { startPeriodicTasks } from '../leader/periodic';
 import type { ServiceModule } from './service-module';
 
+/** What a host runs once its dependencies are open. */
+export interface HostParts {
+  db: Database;
+  bus: Bus;
+  modules: ServiceModule[];
+}
+
 export interface HostOptions {
   name: string;
   port: number;
@@ -19,9 +26,11 @@ export interface HostOptions {
   logger: Logger;
   metrics: Registry;
   authenticator: Authenticator;
-  db: Database;
-  bus: Bus;
-  modules: ServiceModule[];
+  /**
+   * Opens the database (migrating it where the host does) and builds the bus and the modules.
+   * It runs after the server listens, so /healthz answers at once and /readyz is 503 meanwhile.
+   */
+  open(): Promise<HostParts>;
   leader?: LeaderElector;
   shutdownDelayMs?: number;
   extraRouters?: import('express').Router[];
@@ -41,28 +50,18 @@ export interface RunningHost {
  * subscriptions, their leader-only tasks; and takes them down in the order that loses nothing.
  */
 export async function runHost(opts: HostOptions): Promise<RunningHost> {
-  const { logger, modules, db, bus } = opts;
+  const { logger } = opts;
   const leader = opts.leader ?? alwaysLeader();
   const readiness = new Readiness();
-  readiness.add({ name: 'database', check: () => db.ping() });
-  readiness.add({
-    name: 'bus',
-    check: async () => {
-      if (!(await bus.isReady())) throw new Error('bus not connected');
-    },
-  });
-  for (const m of modules) readiness.add(...(m.readiness ?? []));
-
-  const app = createHttpApp({
+  const http_ = createHttpApp({
     name: opts.name,
     logger,
     metrics: opts.metrics,
     readiness,
     authenticator: opts.authenticator,
-    routes: modules.flatMap((m) => m.routes ?? []),
     extraRouters: opts.extraRouters,
   });
-  const server = http.createServer(app);
+  const server = http.createServer(http_.app);
   // Idle keep-alive sockets must not hold shutdown open.
   server.keepAliveTimeout = 5000;
 
@@ -74,9 +73,20 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
   });
   const port = (server.address() as AddressInfo).port;
 
-  for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
+  let parts: HostParts | undefined;
   let stopTasks: () => Promise<void> = async () => {};
   try {
+    parts = await opts.open();
+    const { db, bus, modules } = parts;
+    readiness.add({ name: 'database', check: () => db.ping() });
+    readiness.add({
+      name: 'bus',
+      check: async () => {
+        if (!(await bus.isReady())) throw new Error('bus not connected');
+      },
+    });
+    for (const m of modules) readiness.add(...(m.readiness ?? []));
+    for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
     for (const m of modules) await m.start?.();
     await bus.start();
     await leader.start();
@@ -85,11 +95,14 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
       leader,
       logger,
     );
+    http_.mountRoutes(modules.flatMap((m) => m.routes ?? []));
   } catch (err) {
     server.close();
-    await bus.stop().catch(() => undefined);
+    await parts?.bus.stop().catch(() => undefined);
+    await parts?.db.close().catch(() => undefined);
     throw err;
   }
+  const { db, bus, modules } = parts;
   readiness.markReady();
   logger.info({ port, modules: modules.map((m) => m.name) }, `${opts.name} listening`);
 

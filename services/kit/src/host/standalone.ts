@@ -68,17 +68,6 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
   const logger = createLogger({ name: opts.name, level: config.LOG_LEVEL });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const db = await openDatabase({ url: config.DATABASE_URL });
-  const bus = createKafkaBus({
-    brokers: config.KAFKA_BROKERS,
-    namespace: config.KAFKA_NAMESPACE,
-    clientId: opts.name,
-    db,
-    sources: [opts.name],
-    logger,
-    metrics,
-  });
-  const module = opts.factory({ config, logger, db, bus, clock: systemClock, metrics, source: opts.name });
   const host = await runHost({
     name: opts.name,
     port: config.PORT,
@@ -86,9 +75,28 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
     logger,
     metrics,
     authenticator: await authenticatorFor(config),
-    db,
-    bus,
-    modules: [module],
+    open: async () => {
+      const db = await openDatabase({ url: config.DATABASE_URL });
+      const bus = createKafkaBus({
+        brokers: config.KAFKA_BROKERS,
+        namespace: config.KAFKA_NAMESPACE,
+        clientId: opts.name,
+        db,
+        sources: [opts.name],
+        logger,
+        metrics,
+      });
+      const module = opts.factory({
+        config,
+        logger,
+        db,
+        bus,
+        clock: systemClock,
+        metrics,
+        source: opts.name,
+      });
+      return { db, bus, modules: [module] };
+    },
     // A Kubernetes Lease in a cluster, so one replica runs the janitors; always leader alone.
     leader: leaderElectorFromEnv(process.env, logger),
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS,

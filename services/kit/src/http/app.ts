@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger';
 import type { Authenticator } from '../auth/principal';
 import { buildRouter } from './router';
 import { buildOpenApiDocument } from './openapi';
-import { notFoundHandler, problemErrorHandler } from './problem';
+import { notFoundHandler, problemErrorHandler, problemOf, sendProblem } from './problem';
 import { httpTelemetry } from './telemetry-middleware';
 import type { Readiness } from './readiness';
 import type { RouteSpec } from './route';
@@ -19,7 +19,8 @@ export interface HttpAppOptions {
   metrics: Registry;
   readiness: Readiness;
   authenticator: Authenticator;
-  routes: RouteSpec[];
+  /** Mounted at once, or later with `mountRoutes` (a host that listens before its services start). */
+  routes?: RouteSpec[];
   /** Largest JSON body accepted. */
   bodyLimit?: string;
   /** Extra mounts before the 404 handler (the portal's static files, SSE streams…). */
@@ -39,7 +40,13 @@ const requestId: RequestHandler = (req, res, next) => {
  * request, JSON bodies with a size limit, health, readiness, metrics, the OpenAPI document and
  * the routes, with every error answered as an RFC 9457 problem.
  */
-export function createHttpApp(opts: HttpAppOptions): Express {
+export interface HttpApp {
+  app: Express;
+  /** Mounts the API: until then its paths answer 503 "starting", while health and metrics answer. */
+  mountRoutes(routes: RouteSpec[]): void;
+}
+
+export function createHttpApp(opts: HttpAppOptions): HttpApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -66,18 +73,34 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(opts.metrics.contentType).send(await opts.metrics.metrics());
   });
-  const openapi = buildOpenApiDocument(
-    { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
-    opts.routes,
-  );
-  app.get(['/openapi.json', '/v1/openapi.json'], (_req, res) => {
-    res.json(openapi);
+  let api: { router: express.Router; openapi: object } | undefined;
+  const starting: RequestHandler = (req, res, next) => {
+    if (api) return next();
+    res.setHeader('Retry-After', '1');
+    sendProblem(res, {
+      ...problemOf(503, 'starting', 'Starting', 'The service is starting; try again shortly.'),
+      instance: req.originalUrl,
+    });
+  };
+  app.get(['/openapi.json', '/v1/openapi.json'], starting, (_req, res) => {
+    res.json(api?.openapi);
   });
   mountDocs(app, '/v1/openapi.json');
-
-  app.use(buildRouter(opts.routes, opts.authenticator));
+  app.use('/v1', starting);
+  app.use((req, res, next) => (api ? api.router(req, res, next) : next()));
   for (const router of opts.extraRouters ?? []) app.use(router);
   app.use(notFoundHandler);
   app.use(problemErrorHandler(opts.logger));
-  return app;
+
+  const mountRoutes = (routes: RouteSpec[]) => {
+    api = {
+      router: buildRouter(routes, opts.authenticator),
+      openapi: buildOpenApiDocument(
+        { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
+        routes,
+      ),
+    };
+  };
+  if (opts.routes) mountRoutes(opts.routes);
+  return { app, mountRoutes };
 }

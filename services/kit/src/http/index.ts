@@ -1,5 +1,5 @@
 export * from './errors';
-export { createHttpApp, type HttpAppOptions } from './app';
+export { createHttpApp, type HttpApp, type HttpAppOptions } from './app';
 export { defineRoute, type RouteSpec, type RouteResult, type RouteInput, type HttpMethod } from './route';
 export { buildOpenApiDocument, openApiPath } from './openapi';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness';

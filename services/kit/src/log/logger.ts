@@ -1,16 +1,9 @@
 import pino, { type Logger } from 'pino';
-import { trace } from '@opentelemetry/api';
+import { traceMixin } from '../telemetry/trace-mixin';
 
 export type { Logger };
 
-/** The active span's ids on every line, so a log line leads to its trace. */
-function traceFields(): Record<string, string> {
-  const span = trace.getActiveSpan();
-  if (!span) return {};
-  const { traceId, spanId } = span.spanContext();
-  return { trace_id: traceId, span_id: spanId };
-}
-
+/** Every line carries the active span's ids (`trace_id`, `span_id`), so a log line leads to its trace. */
 export function createLogger(opts: {
   name: string;
   level?: string;
@@ -20,7 +13,7 @@ export function createLogger(opts: {
     {
       name: opts.name,
       level: opts.level ?? 'info',
-      mixin: traceFields,
+      mixin: traceMixin,
       redact: { paths: ['req.headers.authorization', '*.password', '*.token'], censor: '***' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

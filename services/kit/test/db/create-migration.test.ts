@@ -24,22 +24,25 @@ test("a new service's schema file becomes a new migration with its own Postgres 
   cpSync(defaultMigrationsDir, migrationsDir, { recursive: true });
   // What a later issue does: list the schema, add the file.
   const main = path.join(schemaDir, 'schema.prisma');
-  writeFileSync(main, readFileSync(main, 'utf8').replace('schemas  = ["bus"]', 'schemas  = ["bus", "ipam"]'));
+  const listed = readFileSync(main, 'utf8').replace(/schemas\s*=\s*\[/, 'schemas  = ["demo", ');
+  expect(listed).toContain('"demo"');
+  writeFileSync(main, listed);
   writeFileSync(
-    path.join(schemaDir, 'ipam.prisma'),
-    'model Pool {\n  id   String @id\n  cidr String\n\n  @@map("pool")\n  @@schema("ipam")\n}\n',
+    path.join(schemaDir, 'demo.prisma'),
+    'model DemoWidget {\n  id   String @id\n  size Int\n\n  @@map("widget")\n  @@schema("demo")\n}\n',
   );
 
   const { created, sql } = await createMigration({
-    name: 'Add IPAM pools!',
+    name: 'Add demo widgets!',
     schemaDir,
     migrationsDir,
     now: new Date('2030-01-02T03:04:05Z'),
   });
-  expect(created).toBe(path.join(migrationsDir, '20300102030405_add_ipam_pools', 'migration.sql'));
-  expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "ipam"');
-  expect(sql).toContain('CREATE TABLE "ipam"."pool"');
-  expect(sql).not.toContain('"bus"');
+  expect(created).toBe(path.join(migrationsDir, '20300102030405_add_demo_widgets', 'migration.sql'));
+  expect(sql).toContain('CREATE SCHEMA IF NOT EXISTS "demo"');
+  expect(sql).toContain('CREATE TABLE "demo"."widget"');
+  // Only the new schema: the existing ones are already in step with their migrations.
+  expect(sql).not.toMatch(/"(bus|ipam)"/);
   expect(readFileSync(created!, 'utf8')).toBe(sql!.endsWith('\n') ? sql : `${sql}\n`);
 
   // Now in step: nothing more to create.

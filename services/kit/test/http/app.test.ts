@@ -55,7 +55,7 @@ const routes = [
 
 beforeAll(async () => {
   key = await loadOrCreateLocalKey(fs.mkdtempSync(path.join(os.tmpdir(), 'kit-auth-')));
-  const app = createHttpApp({
+  const { app } = createHttpApp({
     name: 'kit-test',
     logger: createLogger({ name: 'kit-test', level: 'silent' }),
     metrics: new Registry(),
@@ -166,4 +166,30 @@ test('health, readiness, metrics and the OpenAPI document', async () => {
   expect((await fetch(`${base}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
   readiness.markStopping();
   expect((await fetch(`${base}/readyz`)).status).toBe(503);
+});
+
+test('before the routes are mounted the API answers 503 starting, while health answers', async () => {
+  const { app, mountRoutes } = createHttpApp({
+    name: 'late',
+    logger: createLogger({ name: 'late', level: 'silent' }),
+    metrics: new Registry(),
+    readiness: new Readiness(),
+    authenticator: createKeyAuthenticator(key.publicKey, verify),
+  });
+  const late = http.createServer(app).listen(0, '127.0.0.1');
+  await new Promise((r) => late.once('listening', r));
+  const url = `http://127.0.0.1:${(late.address() as AddressInfo).port}`;
+  try {
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const early = await fetch(`${url}/v1/whoami`);
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('1');
+    mountRoutes(routes);
+    const res = await fetch(`${url}/v1/whoami`, {
+      headers: { authorization: `Bearer ${await tokenFor('dan', 'user')}` },
+    });
+    expect(res.status).toBe(200);
+  } finally {
+    await new Promise((r) => late.close(r));
+  }
 });
