@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     console.error('deploy/local/.env is missing: run `npm run stack:up` first');
     process.exit(2);
   }
+  // The rig's nodes are known to quota before provisioning announces them.
+  process.env.QUOTA_KNOWN_NODES ??= process.env.TESTBED_NODES;
   const migrate = run('migrate', [path.join(root, 'prisma', 'migrate.ts')], process.env);
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);

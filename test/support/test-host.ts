@@ -34,6 +34,8 @@ export interface TestHostDeps {
 
 export interface TestHost {
   url: string;
+  /** The database URL (to start a second replica on it). */
+  databaseUrl: string;
   db: Database;
   bus: Bus;
   host: RunningHost;
@@ -55,19 +57,23 @@ const verify = { issuer: 'testbed-local', audience: 'testbed' };
  */
 export async function startTestHost(opts: {
   name: string;
-  database: 'pglite' | 'postgres';
+  /** PGlite in memory, a fresh database on the rig's Postgres, or an existing one (a second replica). */
+  database: 'pglite' | 'postgres' | { url: string };
   bus: 'in-process' | 'kafka';
   modules: (deps: TestHostDeps) => ServiceModule[];
   clock?: Clock;
+  /** Another host's namespace: replicas of one service share topics and consumer groups. */
+  kafkaNamespace?: string;
 }): Promise<TestHost> {
   const logger = createLogger({ name: opts.name, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.name}-`));
   const fresh =
     opts.database === 'postgres' ? await freshPostgresDatabase(opts.name.replace(/\W/g, '_')) : undefined;
-  const db = await openDatabase({ url: fresh?.url ?? 'pglite://memory' });
+  const url = typeof opts.database === 'object' ? opts.database.url : (fresh?.url ?? 'pglite://memory');
+  const db = await openDatabase({ url });
   await migrateDatabase({ database: db });
   const metrics = new Registry();
-  const kafkaNamespace = `test-${randomSuffix()}`;
+  const kafkaNamespace = opts.kafkaNamespace ?? `test-${randomSuffix()}`;
   const bus =
     opts.bus === 'kafka'
       ? createKafkaBus({
@@ -94,6 +100,7 @@ export async function startTestHost(opts: {
   const token = (subject: string, role: Role = 'user') => signLocalToken(key, { subject, role, ...verify });
   return {
     url: host.url,
+    databaseUrl: url,
     db,
     bus,
     host,

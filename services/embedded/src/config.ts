@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { baseConfigShape, databaseUrl, port } from '@testbed/kit';
 import { ipamConfigShape } from '@testbed/ipam';
+import { embeddedQuotaConfigShape } from '@testbed/quota';
 
 /** The embedded default's configuration: everything has a default, so `npm start` needs none. */
 export const embeddedConfigSchema = z
@@ -17,6 +18,7 @@ export const embeddedConfigSchema = z
       .regex(/^(unix|tcp|ssh|npipe):\/\/.+$/, 'must be unix://, tcp://, ssh:// or npipe://')
       .optional(),
     ...ipamConfigShape.shape,
+    ...embeddedQuotaConfigShape.shape,
   })
   .transform((c) => ({
     ...c,

@@ -1,6 +1,7 @@
 import type { Bus, Clock, Database, Logger, ServiceModule } from '@testbed/kit';
 import type { Registry } from 'prom-client';
 import { createIpamService } from '@testbed/ipam';
+import { createQuotaService } from '@testbed/quota';
 import type { EmbeddedConfig } from './config';
 
 export interface EmbeddedDeps {
@@ -21,5 +22,8 @@ export function embeddedModules(deps: EmbeddedDeps): ServiceModule[] {
     clock: deps.clock,
     metrics: deps.metrics,
   };
-  return [createIpamService({ ...common, config: deps.config, source: 'ipam' })];
+  return [
+    createIpamService({ ...common, config: deps.config, source: 'ipam' }),
+    createQuotaService({ ...common, config: deps.config, source: 'quota' }),
+  ];
 }

@@ -5,7 +5,10 @@ const nodeName = /[A-Za-z0-9][A-Za-z0-9._-]{0,62}/.source;
 /** A comma separated list of node names; empty for none. */
 const nodeNameList = z
   .string()
-  .regex(new RegExp(`^\\s*(${nodeName}\\s*(,\\s*${nodeName}\\s*)*)?$`), 'comma separated node names, e.g. node1,node2');
+  .regex(
+    new RegExp(`^\\s*(${nodeName}\\s*(,\\s*${nodeName}\\s*)*)?$`),
+    'comma separated node names, e.g. node1,node2',
+  );
 
 const count = (fallback: number) => z.coerce.number().int().min(0).max(1_000_000).default(fallback);
 
@@ -28,7 +31,12 @@ export const quotaConfigShape = z.object({
   /** Users may book (and change, cancel) reservations for themselves, not only the reservation system. */
   QUOTA_USERS_BOOK_SELF: boolFlag.default(true),
   /** `reservation.ending` comes this long before a reservation's end. */
-  QUOTA_ENDING_LEAD_SECONDS: z.coerce.number().int().min(0).max(7 * 86400).default(600),
+  QUOTA_ENDING_LEAD_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86400)
+    .default(600),
   QUOTA_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1000),
   /** Nodes known before provisioning announces any (its node.registered / node.removed events). */
   QUOTA_KNOWN_NODES: nodeNameList.default(''),

@@ -11,6 +11,8 @@ runStandalone({
   factory: createQuotaService,
   onStopped: () => telemetry.shutdown(),
 }).catch((err: unknown) => {
-  process.stderr.write(`quota: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `quota: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

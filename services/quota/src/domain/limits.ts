@@ -71,7 +71,8 @@ export interface ExceededLimit {
   requested: number;
 }
 
-export type AdmissionVerdict = { granted: true } | { granted: false; exceeded: ExceededLimit[]; reason: string };
+export type AdmissionVerdict =
+  { granted: true } | { granted: false; exceeded: ExceededLimit[]; reason: string };
 
 const checks = [
   ['maxContainers', 'containers'],

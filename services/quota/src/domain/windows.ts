@@ -53,7 +53,8 @@ export function freeWindows(range: Window, booked: Window[]): Window[] {
   let cursor = range.start.getTime();
   const end = range.end.getTime();
   for (const b of sorted) {
-    if (b.start.getTime() > cursor) free.push({ start: new Date(cursor), end: new Date(Math.min(b.start.getTime(), end)) });
+    if (b.start.getTime() > cursor)
+      free.push({ start: new Date(cursor), end: new Date(Math.min(b.start.getTime(), end)) });
     cursor = Math.max(cursor, b.end.getTime());
     if (cursor >= end) break;
   }

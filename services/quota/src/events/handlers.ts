@@ -1,6 +1,12 @@
 import type { z } from 'zod';
 import { nonRetriable, type CloudEvent, type Subscription, type Tx } from '@testbed/kit';
-import { admit, containerRemoved, containerStarted, rejectRequest, releaseAdmission } from '../use-cases/admission';
+import {
+  admit,
+  containerRemoved,
+  containerStarted,
+  rejectRequest,
+  releaseAdmission,
+} from '../use-cases/admission';
 import { nodeRegistered, nodeRemoved } from '../use-cases/nodes';
 import type { QuotaContext } from '../use-cases/context';
 import {
@@ -43,11 +49,15 @@ function dataOf<S extends z.ZodType>(schema: S, event: CloudEvent<unknown>): z.o
   return parsed.data;
 }
 
-function handlersOf(ctx: QuotaContext): Record<string, (event: CloudEvent<unknown>, tx: Tx) => Promise<unknown>> {
+function handlersOf(
+  ctx: QuotaContext,
+): Record<string, (event: CloudEvent<unknown>, tx: Tx) => Promise<unknown>> {
   return {
     [quotaEventTypes.reserveRequested]: (e, tx) => onReserveRequested(ctx, e, tx),
-    [quotaEventTypes.releaseRequested]: (e, tx) => releaseAdmission(ctx, dataOf(releaseRequested, e).requestId, tx),
-    [provisioningEventTypes.containerStarted]: (e, tx) => containerStarted(ctx, dataOf(containerStartedData, e), tx),
+    [quotaEventTypes.releaseRequested]: (e, tx) =>
+      releaseAdmission(ctx, dataOf(releaseRequested, e).requestId, tx),
+    [provisioningEventTypes.containerStarted]: (e, tx) =>
+      containerStarted(ctx, dataOf(containerStartedData, e), tx),
     [provisioningEventTypes.containerRemoved]: (e, tx) =>
       containerRemoved(ctx, dataOf(containerRemovedData, e).containerId, tx),
     [provisioningEventTypes.nodeRegistered]: (e, tx) => nodeRegistered(ctx, dataOf(nodeEvent, e).name, tx),

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { actsForOthers, decodeCursor, defineRoute, ForbiddenError, pageOf, type RouteSpec } from '@testbed/kit';
+import {
+  actsForOthers,
+  decodeCursor,
+  defineRoute,
+  ForbiddenError,
+  pageOf,
+  type RouteSpec,
+} from '@testbed/kit';
 import { reservationState } from '../domain/windows';
 import type { ReservationRecord } from '../store/reservation-store';
 import { findReservationsPage, nodeAvailability } from '../use-cases/calendar';
@@ -64,7 +71,10 @@ export function reservationRoutes(ctx: QuotaContext): RouteSpec[] {
       body: reservationBody,
       responses: {
         201: { description: 'the reservation', schema: reservationAnswer },
-        200: { description: 'the same Idempotency-Key and body were served before', schema: reservationAnswer },
+        200: {
+          description: 'the same Idempotency-Key and body were served before',
+          schema: reservationAnswer,
+        },
       },
       handler: async ({ body, principal, req }) => {
         requireMayBookFor(ctx, principal, body.user);
@@ -117,7 +127,10 @@ export function reservationRoutes(ctx: QuotaContext): RouteSpec[] {
       tags,
       params: reservationParams,
       responses: { 200: { description: 'the reservation', schema: reservationAnswer } },
-      handler: async ({ params, principal }) => ({ status: 200, body: view(await visible(params.id, principal)) }),
+      handler: async ({ params, principal }) => ({
+        status: 200,
+        body: view(await visible(params.id, principal)),
+      }),
     }),
     defineRoute({
       method: 'patch',
@@ -157,7 +170,10 @@ export function reservationRoutes(ctx: QuotaContext): RouteSpec[] {
       responses: { 200: { description: 'the windows', schema: availabilityAnswer } },
       handler: async ({ params, query }) => {
         const a = await nodeAvailability(ctx, params.node, query);
-        const iso = (w: { start: Date; end: Date }) => ({ start: w.start.toISOString(), end: w.end.toISOString() });
+        const iso = (w: { start: Date; end: Date }) => ({
+          start: w.start.toISOString(),
+          end: w.end.toISOString(),
+        });
         return {
           status: 200,
           body: {

@@ -8,8 +8,8 @@ const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
  * RFC 3339 with a zone (`Z` or an offset), as API.md asks: a time without one means different
  * instants to the reservation system and to us, so it is refused rather than guessed.
  */
-export const instant = z
-  .iso.datetime({
+export const instant = z.iso
+  .datetime({
     offset: true,
     error: (issue) =>
       typeof issue.input === 'string' && LOCAL_TIME.test(issue.input)

@@ -23,7 +23,10 @@ export function userRoutes(ctx: QuotaContext): RouteSpec[] {
       roles: ['operator', 'service'],
       query: usersQuery,
       responses: {
-        200: { description: 'a page of users', schema: z.object({ items: z.array(userAnswer), nextCursor: z.string().nullable() }) },
+        200: {
+          description: 'a page of users',
+          schema: z.object({ items: z.array(userAnswer), nextCursor: z.string().nullable() }),
+        },
       },
       handler: async ({ query }) => {
         const after = decodeCursor(query.cursor, z.string());
@@ -42,7 +45,10 @@ export function userRoutes(ctx: QuotaContext): RouteSpec[] {
       handler: async ({ params, principal }) => {
         requireActsFor(principal, params.user, 'see the account');
         await seePrincipal(ctx, principal);
-        return { status: 200, body: userView(await ctx.db.prisma.$transaction((tx) => requireUser(tx, params.user))) };
+        return {
+          status: 200,
+          body: userView(await ctx.db.prisma.$transaction((tx) => requireUser(tx, params.user))),
+        };
       },
     }),
     defineRoute({

@@ -4,8 +4,9 @@
  * `meta.driverAdapterError.cause`, for model operations and raw SQL alike).
  */
 export function sqlStateOf(err: unknown): string | undefined {
-  const cause = (err as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })
-    ?.meta?.driverAdapterError?.cause;
+  const cause = (
+    err as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } }
+  )?.meta?.driverAdapterError?.cause;
   const code = cause?.originalCode ?? cause?.code;
   return typeof code === 'string' ? code : undefined;
 }

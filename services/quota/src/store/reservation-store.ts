@@ -54,7 +54,14 @@ function toReservation({ startsAt, endsAt, nodeNames, ...rest }: Row): Reservati
 
 export async function insertReservation(
   tx: Tx,
-  r: { id: string; user: string; window: Window; nodes: KnownNode[]; createdBy: string; requestKey: string | null },
+  r: {
+    id: string;
+    user: string;
+    window: Window;
+    nodes: KnownNode[];
+    createdBy: string;
+    requestKey: string | null;
+  },
 ): Promise<ReservationRecord> {
   await tx.reservation.create({
     data: {
@@ -118,7 +125,12 @@ export async function overlappingSlots(
     select: { reservationId: true, startsAt: true, endsAt: true, node: { select: { name: true } } },
     orderBy: [{ startsAt: 'asc' }, { reservationId: 'asc' }],
   });
-  return rows.map((r) => ({ reservationId: r.reservationId, node: r.node.name, start: r.startsAt, end: r.endsAt }));
+  return rows.map((r) => ({
+    reservationId: r.reservationId,
+    node: r.node.name,
+    start: r.startsAt,
+    end: r.endsAt,
+  }));
 }
 
 /** Windows of the user's reservations (not cancelled) that overlap `window`, other than `exceptId`. */
@@ -142,9 +154,19 @@ export async function userWindowsOverlapping(
 }
 
 /** Whether one of the user's reservations holds the node at `at`. */
-export async function coveringReservation(tx: Tx, user: string, node: string, at: Date): Promise<string | undefined> {
+export async function coveringReservation(
+  tx: Tx,
+  user: string,
+  node: string,
+  at: Date,
+): Promise<string | undefined> {
   const row = await tx.reservationSlot.findFirst({
-    where: { node: { name: node }, startsAt: { lte: at }, endsAt: { gt: at }, reservation: { user, cancelledAt: null } },
+    where: {
+      node: { name: node },
+      startsAt: { lte: at },
+      endsAt: { gt: at },
+      reservation: { user, cancelledAt: null },
+    },
     select: { reservationId: true },
   });
   return row?.reservationId;
@@ -229,7 +251,11 @@ export async function lockDueReservations(tx: Tx, now: Date, limit: number): Pro
 }
 
 export async function findReservations(tx: Tx, ids: string[]): Promise<ReservationRecord[]> {
-  const rows = await tx.reservation.findMany({ where: { id: { in: ids } }, select: fields, orderBy: { startsAt: 'asc' } });
+  const rows = await tx.reservation.findMany({
+    where: { id: { in: ids } },
+    select: fields,
+    orderBy: { startsAt: 'asc' },
+  });
   return rows.map(toReservation);
 }
 

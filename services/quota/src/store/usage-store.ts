@@ -19,7 +19,10 @@ export interface AdmissionRecord {
   releasedAt: Date | null;
 }
 
-type AdmissionRow = Omit<AdmissionRecord, 'memoryBytes' | 'code'> & { memoryBytes: bigint; code: string | null };
+type AdmissionRow = Omit<AdmissionRecord, 'memoryBytes' | 'code'> & {
+  memoryBytes: bigint;
+  code: string | null;
+};
 
 const toAdmission = (row: AdmissionRow): AdmissionRecord => ({
   ...row,

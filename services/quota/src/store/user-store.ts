@@ -40,7 +40,8 @@ function toColumns(o: LimitOverrides) {
   return {
     maxContainers: o.maxContainers ?? null,
     maxCpuMillis: o.maxCpuMillis ?? null,
-    maxMemoryBytes: o.maxMemoryBytes === null || o.maxMemoryBytes === undefined ? null : BigInt(o.maxMemoryBytes),
+    maxMemoryBytes:
+      o.maxMemoryBytes === null || o.maxMemoryBytes === undefined ? null : BigInt(o.maxMemoryBytes),
     maxAddresses: o.maxAddresses ?? null,
     maxConcurrentReservations: o.maxConcurrentReservations ?? null,
   };
@@ -62,7 +63,10 @@ export async function findUser(tx: Tx, name: string): Promise<UserRecord | undef
 
 /** Creates the user unless known; answers whether it did. */
 export async function insertUserIfMissing(tx: Tx, name: string, via: UserOrigin): Promise<boolean> {
-  const { count } = await tx.quotaUser.createMany({ data: [{ name, createdVia: via }], skipDuplicates: true });
+  const { count } = await tx.quotaUser.createMany({
+    data: [{ name, createdVia: via }],
+    skipDuplicates: true,
+  });
   return count === 1;
 }
 

@@ -31,11 +31,19 @@ export type AdmissionInput = ReserveRequested & { requestId: string };
 type Refusal = { code: RejectionCode; reason: string };
 
 /** Why the request cannot be admitted whatever the user's usage; undefined when nothing stands in the way. */
-async function standingRefusal(ctx: QuotaContext, tx: Tx, input: AdmissionInput, now: Date): Promise<Refusal | undefined> {
+async function standingRefusal(
+  ctx: QuotaContext,
+  tx: Tx,
+  input: AdmissionInput,
+  now: Date,
+): Promise<Refusal | undefined> {
   const node = await findNode(tx, input.node);
   if (!node) return { code: 'unknown-node', reason: `unknown node '${input.node}'` };
   if (node.removed) return { code: 'unknown-node', reason: `node '${input.node}' has been removed` };
-  if (ctx.config.QUOTA_ENFORCE_RESERVATIONS && !(await coveringReservation(tx, input.user, input.node, now))) {
+  if (
+    ctx.config.QUOTA_ENFORCE_RESERVATIONS &&
+    !(await coveringReservation(tx, input.user, input.node, now))
+  ) {
     return {
       code: 'no-reservation',
       reason: `'${input.user}' holds no reservation of node '${input.node}' covering ${now.toISOString()}: book the node first`,
@@ -64,7 +72,11 @@ export async function admit(ctx: QuotaContext, input: AdmissionInput, tx: Tx): P
   let refusal = await standingRefusal(ctx, tx, input, now);
   if (!refusal) {
     const { running, held } = await usageOf(tx, input.user, now);
-    const verdict = decideAdmission(await userLimits(ctx, tx, input.user), addResources(running, held), requested);
+    const verdict = decideAdmission(
+      await userLimits(ctx, tx, input.user),
+      addResources(running, held),
+      requested,
+    );
     if (!verdict.granted) refusal = { code: 'quota-exceeded', reason: verdict.reason };
   }
   const decision: AdmissionRecord = {

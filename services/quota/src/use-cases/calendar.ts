@@ -33,7 +33,10 @@ export async function nodeAvailability(
   const from = range.from ?? ctx.clock.now();
   const to = range.to ?? new Date(from.getTime() + DEFAULT_AVAILABILITY_DAYS * DAY_MS);
   if (to.getTime() <= from.getTime()) {
-    throw InvalidError.field('query.to', `must be after from (${from.toISOString()}), got ${to.toISOString()}`);
+    throw InvalidError.field(
+      'query.to',
+      `must be after from (${from.toISOString()}), got ${to.toISOString()}`,
+    );
   }
   if (to.getTime() - from.getTime() > MAX_AVAILABILITY_DAYS * DAY_MS) {
     throw InvalidError.field('query.to', `at most ${MAX_AVAILABILITY_DAYS} days after from`);

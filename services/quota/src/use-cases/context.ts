@@ -12,7 +12,11 @@ export interface QuotaContext {
 }
 
 /** Runs `work` in the caller's transaction (a bus handler's) or in a new one. */
-export function inTransaction<T>(ctx: QuotaContext, tx: Tx | undefined, work: (tx: Tx) => Promise<T>): Promise<T> {
+export function inTransaction<T>(
+  ctx: QuotaContext,
+  tx: Tx | undefined,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
   return tx ? work(tx) : ctx.db.prisma.$transaction(work);
 }
 

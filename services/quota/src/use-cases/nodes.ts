@@ -1,6 +1,12 @@
 import type { FieldProblem, Tx } from '@testbed/kit';
 import { knownNodeNames } from '../config';
-import { findNodes, insertNodesIfMissing, markNodeRemoved, registerNode, type KnownNode } from '../store/node-store';
+import {
+  findNodes,
+  insertNodesIfMissing,
+  markNodeRemoved,
+  registerNode,
+  type KnownNode,
+} from '../store/node-store';
 import { inTransaction, type QuotaContext } from './context';
 
 /** The nodes of QUOTA_KNOWN_NODES that quota does not know yet; answers how many it added. */
@@ -33,7 +39,8 @@ export async function resolveNodes(
   names.forEach((name, i) => {
     const node = found.get(name);
     if (!node) problems.push({ path: `${path}.${i}`, message: `unknown node '${name}'` });
-    else if (node.removed) problems.push({ path: `${path}.${i}`, message: `node '${name}' has been removed` });
+    else if (node.removed)
+      problems.push({ path: `${path}.${i}`, message: `node '${name}' has been removed` });
     else nodes.push(node);
   });
   return { nodes, problems };

@@ -16,7 +16,12 @@ import {
   type ReservationRecord,
 } from '../store/reservation-store';
 import { findNodes } from '../store/node-store';
-import { DEADLOCK_DETECTED, EXCLUSION_VIOLATION, isUniqueViolation, sqlStateOf } from '../store/postgres-errors';
+import {
+  DEADLOCK_DETECTED,
+  EXCLUSION_VIOLATION,
+  isUniqueViolation,
+  sqlStateOf,
+} from '../store/postgres-errors';
 import { emitReservationEvent } from '../events/reservation-events';
 import type { QuotaContext } from './context';
 import { resolveNodes } from './nodes';
@@ -60,7 +65,12 @@ async function withOverlapRetry<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function throwIfOverlapping(tx: Tx, nodeIds: number[], window: Window, exceptId?: string): Promise<void> {
+async function throwIfOverlapping(
+  tx: Tx,
+  nodeIds: number[],
+  window: Window,
+  exceptId?: string,
+): Promise<void> {
   const [first] = await overlappingSlots(tx, nodeIds, window, exceptId);
   if (!first) return;
   const other = await findReservation(tx, first.reservationId);
@@ -112,7 +122,8 @@ export async function bookReservation(
         if (earlier) return { reservation: earlier, created: false };
       }
       const problems: FieldProblem[] = windowProblems(window, ctx.clock.now());
-      if (!(await findUser(tx, input.user))) problems.push({ path: 'body.user', message: `unknown user '${input.user}'` });
+      if (!(await findUser(tx, input.user)))
+        problems.push({ path: 'body.user', message: `unknown user '${input.user}'` });
       const { nodes, problems: nodeProblems } = await resolveNodes(tx, nodeNames, 'body.nodes');
       problems.push(...nodeProblems);
       if (problems.length > 0) throw new InvalidError(problems);
@@ -164,16 +175,28 @@ async function lockForChange(tx: Tx, id: string, now: Date): Promise<Reservation
   await lockReservation(tx, id);
   const current = (await findReservation(tx, id))!;
   if (current.cancelledAt) {
-    throw new ConflictError(`reservation ${id} was cancelled at ${current.cancelledAt.toISOString()}`, {}, 'reservation-cancelled');
+    throw new ConflictError(
+      `reservation ${id} was cancelled at ${current.cancelledAt.toISOString()}`,
+      {},
+      'reservation-cancelled',
+    );
   }
   if (current.end.getTime() <= now.getTime()) {
-    throw new ConflictError(`reservation ${id} ended at ${current.end.toISOString()}`, {}, 'reservation-ended');
+    throw new ConflictError(
+      `reservation ${id} ended at ${current.end.toISOString()}`,
+      {},
+      'reservation-ended',
+    );
   }
   return current;
 }
 
 /** Extends or shortens a reservation: a new end, after its start and after now; 409 on overlap. */
-export async function changeReservationEnd(ctx: QuotaContext, id: string, end: Date): Promise<ReservationRecord> {
+export async function changeReservationEnd(
+  ctx: QuotaContext,
+  id: string,
+  end: Date,
+): Promise<ReservationRecord> {
   return withOverlapRetry(() =>
     ctx.db.prisma.$transaction(async (tx) => {
       const now = ctx.clock.now();

@@ -18,11 +18,18 @@ export async function runSchedulerPass(ctx: QuotaContext, batch = 200): Promise<
     let emitted = 0;
     for (const r of await findReservations(tx, ids)) {
       const due = dueEvents(
-        { startsAt: r.start, endsAt: r.end, startedEventAt: r.startedEventAt, endingEventAt: r.endingEventAt, endedEventAt: r.endedEventAt },
+        {
+          startsAt: r.start,
+          endsAt: r.end,
+          startedEventAt: r.startedEventAt,
+          endingEventAt: r.endingEventAt,
+          endedEventAt: r.endedEventAt,
+        },
         now,
         leadMs,
       );
-      for (const kind of due) await emitReservationEvent(ctx, tx, kind, r, kind === 'ended' ? 'end' : undefined);
+      for (const kind of due)
+        await emitReservationEvent(ctx, tx, kind, r, kind === 'ended' ? 'end' : undefined);
       await markEmitted(tx, r.id, due, now);
       emitted += due.length;
     }

@@ -1,8 +1,20 @@
 import { NotFoundError, type Tx } from '@testbed/kit';
-import { effectiveLimits, LIMIT_NAMES, type LimitName, type LimitOverrides, type Limits } from '../domain/limits';
+import {
+  effectiveLimits,
+  LIMIT_NAMES,
+  type LimitName,
+  type LimitOverrides,
+  type Limits,
+} from '../domain/limits';
 import { usageOf } from '../store/usage-store';
 import { countLiveReservations } from '../store/reservation-store';
-import { findUser, insertUserIfMissing, saveOverrides, type UserOrigin, type UserRecord } from '../store/user-store';
+import {
+  findUser,
+  insertUserIfMissing,
+  saveOverrides,
+  type UserOrigin,
+  type UserRecord,
+} from '../store/user-store';
 import { defaultLimits, type QuotaContext } from './context';
 
 export interface QuotaView extends Limits {
@@ -88,7 +100,10 @@ export async function getUsage(ctx: QuotaContext, name: string): Promise<UsageVi
       cpuMillis: use(limits.maxCpuMillis, running.cpuMillis, held.cpuMillis),
       memoryBytes: use(limits.maxMemoryBytes, running.memoryBytes, held.memoryBytes),
       addresses: use(limits.maxAddresses, running.addresses, held.addresses),
-      reservations: { limit: limits.maxConcurrentReservations, ...(await countLiveReservations(tx, name, now)) },
+      reservations: {
+        limit: limits.maxConcurrentReservations,
+        ...(await countLiveReservations(tx, name, now)),
+      },
     };
   });
 }

@@ -1,0 +1,95 @@
+/**
+ * The reservation scheduler under an injected clock: started, ending (the lead time before the
+ * end) and ended are emitted at their instants, once each, with two replicas' schedulers running
+ * against one database at once.
+ */
+import { ManualClock } from '@testbed/kit';
+import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { createQuotaService, defaultQuotaConfig, RESERVATION_EVENTS } from '../src';
+
+const clock = new ManualClock(new Date('2030-06-01T12:00:00Z'));
+const config = {
+  ...defaultQuotaConfig,
+  QUOTA_KNOWN_NODES: 'node1',
+  QUOTA_SCHEDULER_INTERVAL_MS: 50,
+  QUOTA_ENDING_LEAD_SECONDS: 600,
+};
+let a: TestHost;
+let b: TestHost;
+
+beforeAll(async () => {
+  a = await startTestHost({
+    name: 'quota_sched',
+    database: 'postgres',
+    bus: 'in-process',
+    clock,
+    modules: (deps) => [createQuotaService({ ...deps, config })],
+  });
+  b = await startTestHost({
+    name: 'quota_sched_b',
+    database: { url: a.databaseUrl },
+    bus: 'in-process',
+    clock,
+    modules: (deps) => [createQuotaService({ ...deps, config })],
+  });
+  expect(
+    (await a.call('ops', 'operator', '/v1/users/dora/quota', { method: 'PUT', body: '{}' })).status,
+  ).toBe(201);
+}, 120_000);
+afterAll(async () => {
+  await b?.stop();
+  await a?.stop();
+});
+
+async function lifecycle(reservationId: string): Promise<{ type: string; time: string }[]> {
+  return a.db.prisma.$queryRaw<{ type: string; time: string }[]>`
+    SELECT event->>'type' AS type, event->>'time' AS time FROM bus.outbox
+    WHERE topic = ${RESERVATION_EVENTS} AND key = ${reservationId}
+      AND event->>'type' IN ('reservation.started', 'reservation.ending', 'reservation.ended')
+    ORDER BY seq`;
+}
+
+/** Lets both schedulers run several passes at the clock's current instant. */
+const passes = () => new Promise((r) => setTimeout(r, 400));
+
+test('started, ending and ended come at their instants, once each, with two schedulers', async () => {
+  const start = new Date(clock.now().getTime() + 30 * 60_000);
+  const end = new Date(start.getTime() + 60 * 60_000);
+  const res = await a.call('reservation-system', 'service', '/v1/reservations', {
+    method: 'POST',
+    body: JSON.stringify({
+      user: 'dora',
+      nodes: ['node1'],
+      start: start.toISOString(),
+      end: end.toISOString(),
+    }),
+  });
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+
+  const steps: [Date, string[]][] = [
+    [new Date(start.getTime() - 1000), []],
+    [start, ['reservation.started']],
+    [new Date(end.getTime() - 600_000 - 1000), ['reservation.started']],
+    [new Date(end.getTime() - 600_000), ['reservation.started', 'reservation.ending']],
+    [new Date(end.getTime() - 1000), ['reservation.started', 'reservation.ending']],
+    [end, ['reservation.started', 'reservation.ending', 'reservation.ended']],
+    [new Date(end.getTime() + 3600_000), ['reservation.started', 'reservation.ending', 'reservation.ended']],
+  ];
+  for (const [instant, expected] of steps) {
+    clock.set(instant);
+    await passes();
+    const events = await lifecycle(id);
+    expect(events.map((e) => e.type)).toEqual(expected);
+  }
+  const events = await lifecycle(id);
+  expect(events.map((e) => e.time)).toEqual([
+    start.toISOString(),
+    new Date(end.getTime() - 600_000).toISOString(),
+    end.toISOString(),
+  ]);
+  const state = (await (await a.call('ops', 'operator', `/v1/reservations/${id}`)).json()) as {
+    state: string;
+  };
+  expect(state.state).toBe('ended');
+}, 120_000);
