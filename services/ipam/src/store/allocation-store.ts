@@ -1,5 +1,5 @@
 import type { Tx } from '@testbed/kit';
-import { formatIpv4, type Ipv4 } from '../domain/ipv4';
+import { formatIpv4, parseIpv4, type Ipv4 } from '../domain/ipv4';
 import type { Pool } from '../domain/pool';
 
 export type AllocationState = 'held' | 'bound';
@@ -46,7 +46,7 @@ export async function insertAllocations(
   ips: Ipv4[],
   fieldsOf: { owner: string; heldUntil: Date; requestId: string | null },
 ): Promise<Allocation[]> {
-  await tx.allocation.createMany({
+  const rows = await tx.allocation.createManyAndReturn({
     data: ips.map((ip) => ({
       poolName: pool.name,
       segment: pool.segment,
@@ -57,8 +57,9 @@ export async function insertAllocations(
       heldUntil: fieldsOf.heldUntil,
       requestId: fieldsOf.requestId,
     })),
+    select: fields,
   });
-  return findAllocations(tx, pool.segment, ips);
+  return rows.map(toAllocation).sort((a, b) => (parseIpv4(a.ip) as Ipv4) - (parseIpv4(b.ip) as Ipv4));
 }
 
 export async function findAllocations(tx: Tx, segment: string, ips: Ipv4[]): Promise<Allocation[]> {

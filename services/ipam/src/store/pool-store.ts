@@ -57,6 +57,26 @@ export async function takenAddresses(tx: Tx, segment: string, from: Ipv4, to: Ip
   return new Set(rows.map((r) => Number(r.ipNum)));
 }
 
+/**
+ * The lowest address of [from, to] that is neither reserved nor taken on the segment, found by
+ * the database walking the unique index: no need to load every taken address of a large pool.
+ */
+export async function firstFreeAddress(
+  tx: Tx,
+  segment: string,
+  from: Ipv4,
+  to: Ipv4,
+  reserved: Ipv4[],
+): Promise<Ipv4 | undefined> {
+  const rows = await tx.$queryRaw<{ n: bigint }[]>`
+    SELECT n FROM generate_series(${BigInt(from)}::bigint, ${BigInt(to)}::bigint) AS n
+    WHERE NOT (n = ANY(${reserved.map(BigInt)}::bigint[]))
+      AND NOT EXISTS (SELECT 1 FROM ipam.allocation a WHERE a.segment = ${segment} AND a.ip_num = n)
+    ORDER BY n
+    LIMIT 1`;
+  return rows[0] === undefined ? undefined : Number(rows[0].n);
+}
+
 export function ipOf(text: string): Ipv4 {
   const ip = parseIpv4(text);
   if (ip === undefined) throw new Error(`not an IPv4 address: ${text}`);

@@ -1,9 +1,9 @@
 import { enqueueEvent, NotFoundError, type Tx } from '@testbed/kit';
-import { planAllocation, type AllocationRequest } from '../domain/allocation-plan';
+import { AddressConflictError, planAllocation, type AllocationRequest } from '../domain/allocation-plan';
 import { parseIpv4, type Ipv4 } from '../domain/ipv4';
-import type { Pool } from '../domain/pool';
+import { reservedAddresses, type Pool } from '../domain/pool';
 import { findByRequest, insertAllocations, lockSegment, type Allocation } from '../store/allocation-store';
-import { findPool, takenAddresses } from '../store/pool-store';
+import { findPool, firstFreeAddress, takenAddresses } from '../store/pool-store';
 import { IPAM_EVENTS, ipamEventTypes } from '../events/contracts';
 import { inTransaction, type IpamContext } from './context';
 
@@ -32,6 +32,31 @@ function requestOf(input: AllocateInput): AllocationRequest {
   return { kind: 'next', count: input.count };
 }
 
+/**
+ * The commonest request, one next free address, becomes a request for the address the database
+ * finds first; the planner then checks it like any other.
+ */
+async function narrowed(tx: Tx, pool: Pool, request: AllocationRequest): Promise<AllocationRequest> {
+  if (request.kind !== 'next' || request.count !== 1) return request;
+  const ip = await firstFreeAddress(tx, pool.segment, pool.rangeStart, pool.rangeEnd, [
+    ...reservedAddresses(pool),
+  ]);
+  if (ip === undefined) throw new AddressConflictError(null, `pool '${pool.name}' has no free address`);
+  return { kind: 'address', ip };
+}
+
+/** Only the addresses the plan can touch are read: one, a block, or the range for a run of N. */
+function takenFor(tx: Tx, pool: Pool, request: AllocationRequest): Promise<Set<Ipv4>> {
+  switch (request.kind) {
+    case 'address':
+      return takenAddresses(tx, pool.segment, request.ip, request.ip);
+    case 'block':
+      return takenAddresses(tx, pool.segment, request.start, request.start + request.count - 1);
+    case 'next':
+      return takenAddresses(tx, pool.segment, pool.rangeStart, pool.rangeEnd);
+  }
+}
+
 export async function loadPool(tx: Tx, name: string): Promise<Pool> {
   const pool = await findPool(tx, name);
   if (!pool) throw new NotFoundError('pool', name);
@@ -50,8 +75,8 @@ export async function allocate(ctx: IpamContext, input: AllocateInput, outer?: T
       const earlier = await findByRequest(tx, input.requestId);
       if (earlier.length > 0) return { pool, items: earlier, created: false };
     }
-    const taken = await takenAddresses(tx, pool.segment, pool.rangeStart, pool.rangeEnd);
-    const ips = planAllocation(pool, requestOf(input), taken);
+    const request = await narrowed(tx, pool, requestOf(input));
+    const ips = planAllocation(pool, request, await takenFor(tx, pool, request));
     const ttl = input.ttlSeconds ?? ctx.config.IPAM_DEFAULT_HOLD_SECONDS;
     const heldUntil = new Date(ctx.clock.now().getTime() + ttl * 1000);
     const items = await insertAllocations(tx, pool, ips, {

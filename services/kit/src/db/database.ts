@@ -15,6 +15,12 @@ import { parseDatabaseUrl } from './url';
  */
 export type DbClient = Omit<PrismaClient, '$on'>;
 
+/**
+ * Interactive transactions wait up to 10 s for a connection and may run 30 s (Prisma's defaults,
+ * 2 s and 5 s, turn a burst of requests queued on a lock into errors instead of latency).
+ */
+const transactionOptions = { maxWait: 10_000, timeout: 30_000 };
+
 /** The `tx` of `prisma.$transaction(async (tx) => …)`: pass it to code that must join the transaction. */
 export type DbTransaction = Prisma.TransactionClient;
 
@@ -80,7 +86,7 @@ async function openPostgres(opts: OpenDatabaseOptions, url: string): Promise<Dat
   const onPoolError = opts.onPoolError ?? (() => undefined);
   const adapter = new PrismaPg(pool, { onPoolError, onConnectionError: onPoolError });
   const namespace = new URL(url).pathname.slice(1) || 'postgres';
-  const prisma = traced(new PrismaClient({ adapter }), namespace);
+  const prisma = traced(new PrismaClient({ adapter, transactionOptions }), namespace);
   return {
     kind: 'postgres',
     url,
@@ -110,7 +116,10 @@ async function openPglite(url: string, dataDir: string | undefined): Promise<Dat
       cause: err,
     });
   }
-  const prisma = traced(new PrismaClient({ adapter: pgliteAdapterFactory(pglite) }), dataDir ?? 'memory');
+  const prisma = traced(
+    new PrismaClient({ adapter: pgliteAdapterFactory(pglite), transactionOptions }),
+    dataDir ?? 'memory',
+  );
   return {
     kind: 'pglite',
     url,

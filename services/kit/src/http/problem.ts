@@ -28,6 +28,7 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req: Request, res, _next) => {
     const problem = toProblem(err, req, logger);
     if (res.headersSent) return;
+    if (problem.status === 503) res.setHeader('Retry-After', '1');
     sendProblem(res, problem);
   };
 }
@@ -53,11 +54,35 @@ function toProblem(err: unknown, req: Request, logger: Logger): Problem {
     }
     return { ...problemOf(bodyErr.status, 'bad-request', 'Bad request'), instance };
   }
+  if (isOverloaded(err)) {
+    logger.warn({ err, url: req.originalUrl }, 'database busy or unreachable');
+    return {
+      ...problemOf(
+        503,
+        'dependency-unavailable',
+        'A dependency is unavailable',
+        'The database is busy or unreachable; retry shortly.',
+      ),
+      instance,
+    };
+  }
   logger.error({ err, url: req.originalUrl, requestId: req.headers['x-request-id'] }, 'unhandled error');
   return {
     ...problemOf(500, 'internal', 'Internal error', 'The server failed; the error is logged.'),
     instance,
   };
+}
+
+/**
+ * Prisma's "no connection within maxWait" (P2024), "transaction could not start or expired"
+ * (P2028), "cannot reach the server" (P1001, P1017) and a refused socket: load or an outage, not a
+ * bug, so the caller is told to retry (503) rather than handed a 500.
+ */
+function isOverloaded(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === 'P2024' || code === 'P2028' || code === 'P1001' || code === 'P1017' || code === 'ECONNREFUSED'
+  );
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
