@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   }
   // The rig's nodes are known to quota before provisioning announces them.
   process.env.QUOTA_KNOWN_NODES ??= process.env.TESTBED_NODES;
+  // provisioning registers the rig's nodes (TESTBED_NODES, NODEn_*, DOCKER_TLS_*) at start.
+  process.env.PROVISIONING_NODES_FROM_ENV ??= 'true';
   const migrate = run('migrate', [path.join(root, 'prisma', 'migrate.ts')], process.env);
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { baseConfigShape, databaseUrl, port } from '@testbed/kit';
+import { baseConfigShape, boolFlag, databaseUrl, port } from '@testbed/kit';
 import { ipamConfigShape } from '@testbed/ipam';
 import { embeddedQuotaConfigShape } from '@testbed/quota';
+import { provisioningConfigShape } from '@testbed/provisioning';
 
 /** The embedded default's configuration: everything has a default, so `npm start` needs none. */
 export const embeddedConfigSchema = z
@@ -13,12 +14,11 @@ export const embeddedConfigSchema = z
     DATA_DIR: z.string().min(1).default('.data'),
     /** Defaults to PGlite inside DATA_DIR; a postgresql:// URL runs the same process on Postgres. */
     DATABASE_URL: databaseUrl.optional(),
-    DOCKER_HOST: z
-      .string()
-      .regex(/^(unix|tcp|ssh|npipe):\/\/.+$/, 'must be unix://, tcp://, ssh:// or npipe://')
-      .optional(),
     ...ipamConfigShape.shape,
     ...embeddedQuotaConfigShape.shape,
+    ...provisioningConfigShape.shape,
+    /** The local Docker daemon is the node `local` when it answers. */
+    PROVISIONING_LOCAL_NODE: boolFlag.default(true),
   })
   .transform((c) => ({
     ...c,

@@ -2,6 +2,7 @@ import type { Bus, Clock, Database, Logger, ServiceModule } from '@testbed/kit';
 import type { Registry } from 'prom-client';
 import { createIpamService } from '@testbed/ipam';
 import { createQuotaService } from '@testbed/quota';
+import { createProvisioningService } from '@testbed/provisioning';
 import type { EmbeddedConfig } from './config';
 
 export interface EmbeddedDeps {
@@ -25,5 +26,6 @@ export function embeddedModules(deps: EmbeddedDeps): ServiceModule[] {
   return [
     createIpamService({ ...common, config: deps.config, source: 'ipam' }),
     createQuotaService({ ...common, config: deps.config, source: 'quota' }),
+    createProvisioningService({ ...common, config: deps.config, source: 'provisioning' }),
   ];
 }

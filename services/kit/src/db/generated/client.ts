@@ -66,6 +66,31 @@ export type Pool = Prisma.PoolModel
  */
 export type Allocation = Prisma.AllocationModel
 /**
+ * Model Node
+ * A testbed node: its Docker daemon and the pools its containers take addresses from.
+ */
+export type Node = Prisma.NodeModel
+/**
+ * Model Container
+ * A container the platform owns; `id` is the platform's id (Docker's label testbed.container-id).
+ */
+export type Container = Prisma.ContainerModel
+/**
+ * Model Operation
+ * Every long action: its request, saga progress, result and per-item outcome.
+ */
+export type Operation = Prisma.OperationModel
+/**
+ * Model Batch
+ * A batch: N containers named prefix-1..N over one or more nodes; its work is one operation.
+ */
+export type Batch = Prisma.BatchModel
+/**
+ * Model Network
+ * A user-defined secondary network created on some nodes' daemons.
+ */
+export type Network = Prisma.NetworkModel
+/**
  * Model QuotaUser
  * A user quota knows: seen on a token, created by an operator, or named by an admission request.
  * A null limit means "the configured default", so changing a default reaches every such user.

@@ -402,6 +402,11 @@ export const ModelName = {
   DeadLetter: 'DeadLetter',
   Pool: 'Pool',
   Allocation: 'Allocation',
+  Node: 'Node',
+  Container: 'Container',
+  Operation: 'Operation',
+  Batch: 'Batch',
+  Network: 'Network',
   QuotaUser: 'QuotaUser',
   QuotaNode: 'QuotaNode',
   Admission: 'Admission',
@@ -423,7 +428,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "outbox" | "processedEvent" | "deadLetter" | "pool" | "allocation" | "quotaUser" | "quotaNode" | "admission" | "containerUsage" | "reservation" | "reservationSlot"
+    modelProps: "outbox" | "processedEvent" | "deadLetter" | "pool" | "allocation" | "node" | "container" | "operation" | "batch" | "network" | "quotaUser" | "quotaNode" | "admission" | "containerUsage" | "reservation" | "reservationSlot"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -794,6 +799,376 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.AllocationCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.AllocationCountAggregateOutputType> | number
+        }
+      }
+    }
+    Node: {
+      payload: Prisma.$NodePayload<ExtArgs>
+      fields: Prisma.NodeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.NodeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.NodeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>
+        }
+        findFirst: {
+          args: Prisma.NodeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.NodeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>
+        }
+        findMany: {
+          args: Prisma.NodeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>[]
+        }
+        create: {
+          args: Prisma.NodeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>
+        }
+        createMany: {
+          args: Prisma.NodeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.NodeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>[]
+        }
+        delete: {
+          args: Prisma.NodeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>
+        }
+        update: {
+          args: Prisma.NodeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>
+        }
+        deleteMany: {
+          args: Prisma.NodeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.NodeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.NodeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>[]
+        }
+        upsert: {
+          args: Prisma.NodeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NodePayload>
+        }
+        aggregate: {
+          args: Prisma.NodeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateNode>
+        }
+        groupBy: {
+          args: Prisma.NodeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NodeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.NodeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NodeCountAggregateOutputType> | number
+        }
+      }
+    }
+    Container: {
+      payload: Prisma.$ContainerPayload<ExtArgs>
+      fields: Prisma.ContainerFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ContainerFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ContainerFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>
+        }
+        findFirst: {
+          args: Prisma.ContainerFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ContainerFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>
+        }
+        findMany: {
+          args: Prisma.ContainerFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>[]
+        }
+        create: {
+          args: Prisma.ContainerCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>
+        }
+        createMany: {
+          args: Prisma.ContainerCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ContainerCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>[]
+        }
+        delete: {
+          args: Prisma.ContainerDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>
+        }
+        update: {
+          args: Prisma.ContainerUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>
+        }
+        deleteMany: {
+          args: Prisma.ContainerDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ContainerUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ContainerUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>[]
+        }
+        upsert: {
+          args: Prisma.ContainerUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ContainerPayload>
+        }
+        aggregate: {
+          args: Prisma.ContainerAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateContainer>
+        }
+        groupBy: {
+          args: Prisma.ContainerGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ContainerGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ContainerCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ContainerCountAggregateOutputType> | number
+        }
+      }
+    }
+    Operation: {
+      payload: Prisma.$OperationPayload<ExtArgs>
+      fields: Prisma.OperationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.OperationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.OperationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>
+        }
+        findFirst: {
+          args: Prisma.OperationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.OperationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>
+        }
+        findMany: {
+          args: Prisma.OperationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>[]
+        }
+        create: {
+          args: Prisma.OperationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>
+        }
+        createMany: {
+          args: Prisma.OperationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.OperationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>[]
+        }
+        delete: {
+          args: Prisma.OperationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>
+        }
+        update: {
+          args: Prisma.OperationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>
+        }
+        deleteMany: {
+          args: Prisma.OperationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.OperationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.OperationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>[]
+        }
+        upsert: {
+          args: Prisma.OperationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$OperationPayload>
+        }
+        aggregate: {
+          args: Prisma.OperationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateOperation>
+        }
+        groupBy: {
+          args: Prisma.OperationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.OperationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.OperationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.OperationCountAggregateOutputType> | number
+        }
+      }
+    }
+    Batch: {
+      payload: Prisma.$BatchPayload<ExtArgs>
+      fields: Prisma.BatchFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BatchFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BatchFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>
+        }
+        findFirst: {
+          args: Prisma.BatchFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BatchFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>
+        }
+        findMany: {
+          args: Prisma.BatchFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>[]
+        }
+        create: {
+          args: Prisma.BatchCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>
+        }
+        createMany: {
+          args: Prisma.BatchCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BatchCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>[]
+        }
+        delete: {
+          args: Prisma.BatchDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>
+        }
+        update: {
+          args: Prisma.BatchUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>
+        }
+        deleteMany: {
+          args: Prisma.BatchDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BatchUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BatchUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>[]
+        }
+        upsert: {
+          args: Prisma.BatchUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BatchPayload>
+        }
+        aggregate: {
+          args: Prisma.BatchAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBatch>
+        }
+        groupBy: {
+          args: Prisma.BatchGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BatchGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BatchCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BatchCountAggregateOutputType> | number
+        }
+      }
+    }
+    Network: {
+      payload: Prisma.$NetworkPayload<ExtArgs>
+      fields: Prisma.NetworkFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.NetworkFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.NetworkFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>
+        }
+        findFirst: {
+          args: Prisma.NetworkFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.NetworkFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>
+        }
+        findMany: {
+          args: Prisma.NetworkFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>[]
+        }
+        create: {
+          args: Prisma.NetworkCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>
+        }
+        createMany: {
+          args: Prisma.NetworkCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.NetworkCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>[]
+        }
+        delete: {
+          args: Prisma.NetworkDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>
+        }
+        update: {
+          args: Prisma.NetworkUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>
+        }
+        deleteMany: {
+          args: Prisma.NetworkDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.NetworkUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.NetworkUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>[]
+        }
+        upsert: {
+          args: Prisma.NetworkUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NetworkPayload>
+        }
+        aggregate: {
+          args: Prisma.NetworkAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateNetwork>
+        }
+        groupBy: {
+          args: Prisma.NetworkGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NetworkGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.NetworkCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NetworkCountAggregateOutputType> | number
         }
       }
     }
@@ -1352,6 +1727,107 @@ export const AllocationScalarFieldEnum = {
 export type AllocationScalarFieldEnum = (typeof AllocationScalarFieldEnum)[keyof typeof AllocationScalarFieldEnum]
 
 
+export const NodeScalarFieldEnum = {
+  name: 'name',
+  dockerHost: 'dockerHost',
+  tlsCaPath: 'tlsCaPath',
+  tlsCertPath: 'tlsCertPath',
+  tlsKeyPath: 'tlsKeyPath',
+  tlsSecretRef: 'tlsSecretRef',
+  insecure: 'insecure',
+  macvlanParent: 'macvlanParent',
+  experimentPool: 'experimentPool',
+  secondaryPool: 'secondaryPool',
+  labels: 'labels',
+  schedulable: 'schedulable',
+  healthState: 'healthState',
+  healthError: 'healthError',
+  lastSeenAt: 'lastSeenAt',
+  dockerVersion: 'dockerVersion',
+  networkName: 'networkName',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type NodeScalarFieldEnum = (typeof NodeScalarFieldEnum)[keyof typeof NodeScalarFieldEnum]
+
+
+export const ContainerScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  node: 'node',
+  owner: 'owner',
+  image: 'image',
+  state: 'state',
+  dockerId: 'dockerId',
+  pool: 'pool',
+  ip: 'ip',
+  mac: 'mac',
+  secondaryPool: 'secondaryPool',
+  secondaryIp: 'secondaryIp',
+  secondaryNetwork: 'secondaryNetwork',
+  cpuMillis: 'cpuMillis',
+  memoryBytes: 'memoryBytes',
+  pidsLimit: 'pidsLimit',
+  operationId: 'operationId',
+  admissionId: 'admissionId',
+  itemIndex: 'itemIndex',
+  error: 'error',
+  createdAt: 'createdAt',
+  startedAt: 'startedAt',
+  removedAt: 'removedAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type ContainerScalarFieldEnum = (typeof ContainerScalarFieldEnum)[keyof typeof ContainerScalarFieldEnum]
+
+
+export const OperationScalarFieldEnum = {
+  id: 'id',
+  kind: 'kind',
+  state: 'state',
+  owner: 'owner',
+  request: 'request',
+  result: 'result',
+  error: 'error',
+  items: 'items',
+  saga: 'saga',
+  idempotencyKey: 'idempotencyKey',
+  cancelRequested: 'cancelRequested',
+  claimedBy: 'claimedBy',
+  claimedAt: 'claimedAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type OperationScalarFieldEnum = (typeof OperationScalarFieldEnum)[keyof typeof OperationScalarFieldEnum]
+
+
+export const BatchScalarFieldEnum = {
+  id: 'id',
+  operationId: 'operationId',
+  owner: 'owner',
+  namePrefix: 'namePrefix',
+  count: 'count',
+  nodes: 'nodes',
+  placement: 'placement',
+  createdAt: 'createdAt'
+} as const
+
+export type BatchScalarFieldEnum = (typeof BatchScalarFieldEnum)[keyof typeof BatchScalarFieldEnum]
+
+
+export const NetworkScalarFieldEnum = {
+  name: 'name',
+  pool: 'pool',
+  nodes: 'nodes',
+  owner: 'owner',
+  createdAt: 'createdAt'
+} as const
+
+export type NetworkScalarFieldEnum = (typeof NetworkScalarFieldEnum)[keyof typeof NetworkScalarFieldEnum]
+
+
 export const QuotaUserScalarFieldEnum = {
   name: 'name',
   maxContainers: 'maxContainers',
@@ -1454,6 +1930,14 @@ export const JsonNullValueInput = {
 } as const
 
 export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
+export const NullableJsonNullValueInput = {
+  DbNull: DbNull,
+  JsonNull: JsonNull
+} as const
+
+export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
 
 
 export const QueryMode = {
@@ -1568,6 +2052,13 @@ export type EnumAllocationStateFieldRefInput<$PrismaModel> = FieldRefInputType<$
  * Reference to a field of type 'AllocationState[]'
  */
 export type ListEnumAllocationStateFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'AllocationState[]'>
+    
+
+
+/**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
     
 
 
@@ -1754,6 +2245,11 @@ export type GlobalOmitConfig = {
   deadLetter?: Prisma.DeadLetterOmit
   pool?: Prisma.PoolOmit
   allocation?: Prisma.AllocationOmit
+  node?: Prisma.NodeOmit
+  container?: Prisma.ContainerOmit
+  operation?: Prisma.OperationOmit
+  batch?: Prisma.BatchOmit
+  network?: Prisma.NetworkOmit
   quotaUser?: Prisma.QuotaUserOmit
   quotaNode?: Prisma.QuotaNodeOmit
   admission?: Prisma.AdmissionOmit

@@ -56,6 +56,11 @@ export const ModelName = {
   DeadLetter: 'DeadLetter',
   Pool: 'Pool',
   Allocation: 'Allocation',
+  Node: 'Node',
+  Container: 'Container',
+  Operation: 'Operation',
+  Batch: 'Batch',
+  Network: 'Network',
   QuotaUser: 'QuotaUser',
   QuotaNode: 'QuotaNode',
   Admission: 'Admission',
@@ -150,6 +155,107 @@ export const AllocationScalarFieldEnum = {
 } as const
 
 export type AllocationScalarFieldEnum = (typeof AllocationScalarFieldEnum)[keyof typeof AllocationScalarFieldEnum]
+
+
+export const NodeScalarFieldEnum = {
+  name: 'name',
+  dockerHost: 'dockerHost',
+  tlsCaPath: 'tlsCaPath',
+  tlsCertPath: 'tlsCertPath',
+  tlsKeyPath: 'tlsKeyPath',
+  tlsSecretRef: 'tlsSecretRef',
+  insecure: 'insecure',
+  macvlanParent: 'macvlanParent',
+  experimentPool: 'experimentPool',
+  secondaryPool: 'secondaryPool',
+  labels: 'labels',
+  schedulable: 'schedulable',
+  healthState: 'healthState',
+  healthError: 'healthError',
+  lastSeenAt: 'lastSeenAt',
+  dockerVersion: 'dockerVersion',
+  networkName: 'networkName',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type NodeScalarFieldEnum = (typeof NodeScalarFieldEnum)[keyof typeof NodeScalarFieldEnum]
+
+
+export const ContainerScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  node: 'node',
+  owner: 'owner',
+  image: 'image',
+  state: 'state',
+  dockerId: 'dockerId',
+  pool: 'pool',
+  ip: 'ip',
+  mac: 'mac',
+  secondaryPool: 'secondaryPool',
+  secondaryIp: 'secondaryIp',
+  secondaryNetwork: 'secondaryNetwork',
+  cpuMillis: 'cpuMillis',
+  memoryBytes: 'memoryBytes',
+  pidsLimit: 'pidsLimit',
+  operationId: 'operationId',
+  admissionId: 'admissionId',
+  itemIndex: 'itemIndex',
+  error: 'error',
+  createdAt: 'createdAt',
+  startedAt: 'startedAt',
+  removedAt: 'removedAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type ContainerScalarFieldEnum = (typeof ContainerScalarFieldEnum)[keyof typeof ContainerScalarFieldEnum]
+
+
+export const OperationScalarFieldEnum = {
+  id: 'id',
+  kind: 'kind',
+  state: 'state',
+  owner: 'owner',
+  request: 'request',
+  result: 'result',
+  error: 'error',
+  items: 'items',
+  saga: 'saga',
+  idempotencyKey: 'idempotencyKey',
+  cancelRequested: 'cancelRequested',
+  claimedBy: 'claimedBy',
+  claimedAt: 'claimedAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type OperationScalarFieldEnum = (typeof OperationScalarFieldEnum)[keyof typeof OperationScalarFieldEnum]
+
+
+export const BatchScalarFieldEnum = {
+  id: 'id',
+  operationId: 'operationId',
+  owner: 'owner',
+  namePrefix: 'namePrefix',
+  count: 'count',
+  nodes: 'nodes',
+  placement: 'placement',
+  createdAt: 'createdAt'
+} as const
+
+export type BatchScalarFieldEnum = (typeof BatchScalarFieldEnum)[keyof typeof BatchScalarFieldEnum]
+
+
+export const NetworkScalarFieldEnum = {
+  name: 'name',
+  pool: 'pool',
+  nodes: 'nodes',
+  owner: 'owner',
+  createdAt: 'createdAt'
+} as const
+
+export type NetworkScalarFieldEnum = (typeof NetworkScalarFieldEnum)[keyof typeof NetworkScalarFieldEnum]
 
 
 export const QuotaUserScalarFieldEnum = {
@@ -254,6 +360,14 @@ export const JsonNullValueInput = {
 } as const
 
 export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
+export const NullableJsonNullValueInput = {
+  DbNull: DbNull,
+  JsonNull: JsonNull
+} as const
+
+export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
 
 
 export const QueryMode = {

@@ -1,0 +1,63 @@
+import type { CloudEvent, Subscription, Tx } from '@testbed/kit';
+import { commandTypes, IPAM_EVENTS, parseSagaId, QUOTA_EVENTS, RESERVATION_EVENTS } from './contracts';
+import { onAdmissionGranted, onAdmissionRejected, onAllocated, onAllocateFailed } from '../use-cases/saga';
+import { stopReservationContainers } from '../use-cases/containers';
+import type { ProvisioningContext } from '../use-cases/context';
+
+type Data = Record<string, unknown>;
+
+/** quota's and ipam's answers drive the saga; answers to other services' requests are ignored. */
+export function provisioningSubscriptions(ctx: ProvisioningContext): Subscription[] {
+  const handlers: Record<string, (data: Data, tx: Tx) => Promise<void>> = {
+    [commandTypes.quotaGranted]: async (d, tx) => {
+      const id = parseSagaId(d.requestId);
+      if (id?.node) await onAdmissionGranted(ctx, tx, id.operationId, id.node);
+    },
+    [commandTypes.quotaRejected]: async (d, tx) => {
+      const id = parseSagaId(d.requestId);
+      if (id?.node)
+        await onAdmissionRejected(
+          ctx,
+          tx,
+          id.operationId,
+          id.node,
+          String(d.reason ?? 'rejected'),
+          Number(d.status ?? 409),
+          String(d.code ?? 'quota-rejected'),
+        );
+    },
+    [commandTypes.ipamAllocated]: async (d, tx) => {
+      const id = parseSagaId(d.requestId);
+      if (!id || id.node) return;
+      const ips = ((d.items as { ip: string }[] | undefined) ?? []).map((i) => i.ip);
+      if (await onAllocated(ctx, tx, id.operationId, ips)) ctx.kick(id.operationId);
+    },
+    [commandTypes.ipamAllocateFailed]: async (d, tx) => {
+      const id = parseSagaId(d.requestId);
+      if (id && !id.node)
+        await onAllocateFailed(
+          ctx,
+          tx,
+          id.operationId,
+          String(d.reason ?? 'allocation failed'),
+          Number(d.status ?? 409),
+          (d.firstConflict as string | null) ?? null,
+        );
+    },
+    [commandTypes.reservationEnded]: async (d) => {
+      const user = String(d.user ?? '');
+      const nodes = (d.nodes as string[] | undefined) ?? [];
+      // Docker work stays out of the handler's transaction; the events watcher records the stops.
+      if (user) setImmediate(() => void stopReservationContainers(ctx, user, nodes));
+    },
+  };
+  return [
+    {
+      consumer: 'provisioning',
+      topics: [QUOTA_EVENTS, IPAM_EVENTS, RESERVATION_EVENTS],
+      handle: async (event: CloudEvent<unknown>, { tx }) => {
+        await handlers[event.type]?.((event.data ?? {}) as Data, tx);
+      },
+    },
+  ];
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { ServiceFactory, ServiceModule } from '@testbed/kit';
+import type { ProvisioningConfig } from './config';
+import { NodeDockers } from './docker/node-dockers';
+import { NodeDocker } from './docker/node-docker';
+import { provisioningRoutes } from './http/routes';
+import { provisioningSubscriptions } from './events/handlers';
+import { ProvisionRunner } from './use-cases/runner';
+import { checkNodesHealth, nodesFromEnv, registerNodeFromConfig } from './use-cases/nodes';
+import { DockerEventWatchers, reconcile } from './use-cases/drift';
+import { expirePendingSagas } from './use-cases/saga';
+import { pendingOlderThan, unclaimedRunning } from './store/operation-store';
+import type { ProvisioningContext } from './use-cases/context';
+
+export { provisioningConfigShape, defaultProvisioningConfig, type ProvisioningConfig } from './config';
+export * from './events/contracts';
+export { NodeDocker } from './docker/node-docker';
+
+/** The provisioning service: nodes, containers, batches, operations, the create saga, drift. */
+export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (deps): ServiceModule => {
+  const config = deps.config;
+  const ctx: ProvisioningContext = {
+    db: deps.db,
+    clock: deps.clock,
+    logger: deps.logger,
+    source: deps.source,
+    config,
+    dockers: new NodeDockers(config.PROVISIONING_DOCKER_TIMEOUT_MS, config.PROVISIONING_TLS_SECRETS_DIR),
+    workerId: `${deps.source}-${randomUUID()}`,
+    // Called only by bus handlers and tasks, after `runner` below exists.
+    kick: (id) => runner.kick(id),
+  };
+  const runner = new ProvisionRunner(ctx);
+  const watchers = new DockerEventWatchers(ctx);
+
+  return {
+    name: 'provisioning',
+    routes: provisioningRoutes(ctx),
+    subscriptions: provisioningSubscriptions(ctx),
+    leaderTasks: [
+      {
+        name: 'provisioning-node-health',
+        intervalMs: config.PROVISIONING_HEALTH_INTERVAL_MS,
+        run: () => checkNodesHealth(ctx),
+      },
+      { name: 'provisioning-docker-events', intervalMs: 1000, run: () => watchers.ensure() },
+      {
+        name: 'provisioning-reconcile',
+        intervalMs: config.PROVISIONING_RECONCILE_INTERVAL_MS,
+        run: async () => {
+          const r = await reconcile(ctx);
+          if (r.removedRecords + r.removedOrphans > 0)
+            deps.logger.info(r, 'reconciled records with the daemons');
+        },
+      },
+      {
+        name: 'provisioning-saga-resume',
+        intervalMs: config.PROVISIONING_RESUME_INTERVAL_MS,
+        run: async () => {
+          const now = ctx.clock.now().getTime();
+          const { stale, expired } = await ctx.db.prisma.$transaction(async (tx) => ({
+            stale: await unclaimedRunning(tx, new Date(now - config.PROVISIONING_CLAIM_STALE_MS)),
+            expired: await pendingOlderThan(tx, new Date(now - config.PROVISIONING_SAGA_DEADLINE_MS)),
+          }));
+          for (const { id } of stale) ctx.kick(id);
+          await expirePendingSagas(
+            ctx,
+            expired.map((o) => o.id),
+          );
+        },
+      },
+    ],
+    start: async () => {
+      if (config.PROVISIONING_NODES_FROM_ENV) {
+        for (const r of nodesFromEnv(process.env)) await registerNodeFromConfig(ctx, r);
+      }
+      if (config.PROVISIONING_LOCAL_NODE) {
+        const dockerHost = config.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+        const local = {
+          name: 'local',
+          dockerHost,
+          macvlanParent: config.PROVISIONING_LOCAL_MACVLAN_PARENT || null,
+        };
+        try {
+          await new NodeDocker({ name: 'local', dockerHost }, 3000).health();
+          await registerNodeFromConfig(ctx, local);
+        } catch (err) {
+          deps.logger.warn(
+            { err: (err as Error).message, dockerHost },
+            'the local Docker daemon does not answer: no node `local`',
+          );
+        }
+      }
+      await checkNodesHealth(ctx).catch((err: unknown) =>
+        deps.logger.warn({ err }, 'first health check failed'),
+      );
+    },
+    stop: async () => {
+      watchers.stop();
+      await runner.drain();
+    },
+  };
+};

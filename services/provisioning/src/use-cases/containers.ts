@@ -1,0 +1,144 @@
+import type { Readable } from 'node:stream';
+import { ConflictError, ForbiddenError, NotFoundError, actsForOthers, type Principal } from '@testbed/kit';
+import { provisioningEventTypes } from '../events/contracts';
+import { findContainer, updateContainer, LIVE_STATES, type ContainerRecord } from '../store/container-store';
+import { findNode } from '../store/node-store';
+import { emitContainerEvent } from './runner';
+import type { ProvisioningContext } from './context';
+
+/** The container, when the caller may see it (its owner, an operator, the service role). */
+export async function containerFor(
+  ctx: ProvisioningContext,
+  id: string,
+  who: Principal,
+): Promise<ContainerRecord> {
+  const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, id));
+  if (!c || c.removedAt) throw new NotFoundError('container', id);
+  if (c.owner !== who.subject && !actsForOthers(who))
+    throw new ForbiddenError(`container '${id}' belongs to another user`);
+  return c;
+}
+
+async function dockerOf(ctx: ProvisioningContext, c: ContainerRecord) {
+  const node = await ctx.db.prisma.$transaction((tx) => findNode(tx, c.node));
+  if (!node) throw new NotFoundError('node', c.node);
+  if (!c.dockerId) throw new ConflictError(`container '${c.id}' is still being created`, { state: c.state });
+  return { docker: ctx.dockers.for(node), dockerId: c.dockerId };
+}
+
+const setState = (ctx: ProvisioningContext, id: string, state: string) =>
+  ctx.db.prisma.$transaction((tx) => updateContainer(tx, id, { state }));
+
+export async function startContainer(ctx: ProvisioningContext, c: ContainerRecord): Promise<ContainerRecord> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  await docker.start(dockerId);
+  return setState(ctx, c.id, 'running');
+}
+
+export async function stopContainer(ctx: ProvisioningContext, c: ContainerRecord): Promise<ContainerRecord> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  await docker.stop(dockerId);
+  return setState(ctx, c.id, 'stopped');
+}
+
+export async function restartContainer(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+): Promise<ContainerRecord> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  await docker.restart(dockerId);
+  return setState(ctx, c.id, 'running');
+}
+
+export async function updateLimits(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+  limits: { cpuMillis?: number; memoryBytes?: number },
+): Promise<ContainerRecord> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  await docker.update(dockerId, limits);
+  return ctx.db.prisma.$transaction((tx) =>
+    updateContainer(tx, c.id, {
+      ...(limits.cpuMillis !== undefined ? { cpuMillis: limits.cpuMillis } : {}),
+      ...(limits.memoryBytes !== undefined ? { memoryBytes: BigInt(limits.memoryBytes) } : {}),
+    }),
+  );
+}
+
+/** Removes the container from its node; its addresses (ipam) and usage (quota) follow container.removed. */
+export async function removeContainer(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+  force: boolean,
+): Promise<void> {
+  if (c.state === 'running' && !force) {
+    throw new ConflictError(`container '${c.id}' is running: stop it first or pass ?force=true`, {
+      state: c.state,
+    });
+  }
+  if (c.dockerId) {
+    const { docker, dockerId } = await dockerOf(ctx, c);
+    await docker.remove(dockerId, true);
+  }
+  await markRemoved(ctx, c.id);
+}
+
+/** Records a removal once (API, drift, reconcile) and announces it. */
+export async function markRemoved(ctx: ProvisioningContext, id: string): Promise<boolean> {
+  return ctx.db.prisma.$transaction(async (tx) => {
+    const c = await findContainer(tx, id);
+    if (!c || c.removedAt || !LIVE_STATES.includes(c.state)) return false;
+    const row = await updateContainer(tx, id, { state: 'removed', removedAt: ctx.clock.now() });
+    await emitContainerEvent(ctx, tx, provisioningEventTypes.containerRemoved, row, {
+      containerId: row.id,
+      node: row.node,
+      owner: row.owner,
+      interfaces: [],
+    });
+    return true;
+  });
+}
+
+export async function containerLogs(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+  opts: { tail?: number; since?: number },
+): Promise<Buffer> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  return docker.logs(dockerId, opts);
+}
+
+export async function downloadFiles(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+  path: string,
+): Promise<Readable> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  return docker.getArchive(dockerId, path);
+}
+
+export async function uploadFiles(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+  path: string,
+  tar: Buffer,
+): Promise<void> {
+  const { docker, dockerId } = await dockerOf(ctx, c);
+  await docker.putArchive(dockerId, path, tar);
+}
+
+/** A reservation ended: its user's containers on its nodes are stopped (the watcher records it). */
+export async function stopReservationContainers(
+  ctx: ProvisioningContext,
+  user: string,
+  nodes: string[],
+): Promise<void> {
+  const rows = await ctx.db.prisma.$transaction((tx) =>
+    tx.container.findMany({ where: { owner: user, node: { in: nodes }, state: 'running', removedAt: null } }),
+  );
+  for (const c of rows as ContainerRecord[]) {
+    await stopContainer(ctx, c).catch((err: unknown) =>
+      ctx.logger.warn({ err, container: c.id }, 'stopping at reservation end failed'),
+    );
+  }
+}

@@ -1,0 +1,119 @@
+import { provisioningEventTypes } from '../events/contracts';
+import { findContainer, liveContainersOfNode, updateContainer } from '../store/container-store';
+import { findOperation } from '../store/operation-store';
+import { allNodes } from './nodes';
+import { markRemoved } from './containers';
+import { emitContainerEvent } from './runner';
+import type { ProvisioningContext } from './context';
+
+/** A Docker event of one of the platform's containers, applied to its record. */
+export async function applyDockerEvent(
+  ctx: ProvisioningContext,
+  e: { action: string; containerId: string },
+): Promise<void> {
+  if (!e.containerId) return;
+  if (e.action === 'destroy') {
+    const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, e.containerId));
+    // A container still being made belongs to its saga: the runner decides what becomes of it.
+    if (c && c.state !== 'creating') await markRemoved(ctx, c.id);
+    return;
+  }
+  if (e.action === 'die' || e.action === 'start') {
+    await ctx.db.prisma.$transaction(async (tx) => {
+      const c = await findContainer(tx, e.containerId);
+      if (!c || c.removedAt || c.state === 'creating') return;
+      if (e.action === 'start' && c.state !== 'running')
+        await updateContainer(tx, c.id, { state: 'running' });
+      if (e.action === 'die' && c.state === 'running') {
+        const row = await updateContainer(tx, c.id, { state: 'exited' });
+        await emitContainerEvent(ctx, tx, provisioningEventTypes.containerDied, row, {
+          containerId: row.id,
+          node: row.node,
+          owner: row.owner,
+        });
+      }
+    });
+  }
+}
+
+/** Keeps one Docker /events stream open per node; a closed stream is opened again at the next pass. */
+export class DockerEventWatchers {
+  private readonly open = new Map<string, () => void>();
+
+  constructor(private readonly ctx: ProvisioningContext) {}
+
+  async ensure(): Promise<void> {
+    const { ctx } = this;
+    for (const node of await allNodes(ctx)) {
+      if (this.open.has(node.name) || node.healthState === 'down') continue;
+      try {
+        const docker = ctx.dockers.for(node);
+        this.open.set(node.name, () => undefined);
+        const close = await docker.watchEvents(
+          ctx.config.PROVISIONING_PLATFORM_ID,
+          (e) =>
+            void applyDockerEvent(ctx, e).catch((err: unknown) =>
+              ctx.logger.warn({ err, node: node.name }, 'docker event not applied'),
+            ),
+          (err) => {
+            this.open.delete(node.name);
+            if (err) ctx.logger.warn({ err: err.message, node: node.name }, 'docker events stream ended');
+          },
+        );
+        this.open.set(node.name, close);
+      } catch (err) {
+        this.open.delete(node.name);
+        ctx.logger.warn({ err, node: node.name }, 'cannot watch docker events');
+      }
+    }
+  }
+
+  stop(): void {
+    for (const close of this.open.values()) close();
+    this.open.clear();
+  }
+}
+
+/**
+ * One reconcile pass: a recorded container the node no longer has is removed (its addresses and
+ * usage released); one the node runs with no live record (made by a saga that then ended) is removed
+ * from the node; a state the events stream missed is corrected.
+ */
+export async function reconcile(
+  ctx: ProvisioningContext,
+): Promise<{ removedRecords: number; removedOrphans: number }> {
+  let removedRecords = 0;
+  let removedOrphans = 0;
+  for (const node of await allNodes(ctx)) {
+    if (node.healthState === 'down') continue;
+    const docker = ctx.dockers.for(node);
+    let actual;
+    try {
+      actual = await docker.listOwned(ctx.config.PROVISIONING_PLATFORM_ID);
+    } catch {
+      continue; // the health check marks the node down; nothing is concluded from a silent daemon
+    }
+    const onNode = new Map(actual.map((c) => [c.containerId, c]));
+    const recorded = await ctx.db.prisma.$transaction((tx) => liveContainersOfNode(tx, node.name));
+    for (const c of recorded) {
+      if (c.state === 'creating') continue;
+      const found = onNode.get(c.id);
+      if (!found) {
+        if (await markRemoved(ctx, c.id)) removedRecords++;
+      } else if (found.state !== 'running' && c.state === 'running') {
+        await applyDockerEvent(ctx, { action: 'die', containerId: c.id });
+      }
+    }
+    const live = new Set(recorded.map((c) => c.id));
+    for (const c of actual) {
+      if (live.has(c.containerId)) continue;
+      const op = c.operationId
+        ? await ctx.db.prisma.$transaction((tx) => findOperation(tx, c.operationId))
+        : null;
+      if (op && (op.state === 'running' || op.state === 'pending')) continue; // its saga is still deciding
+      await docker.remove(c.dockerId, true).catch(() => undefined);
+      removedOrphans++;
+    }
+  }
+  return { removedRecords, removedOrphans };
+}

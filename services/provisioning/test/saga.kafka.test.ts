@@ -1,0 +1,103 @@
+/**
+ * The saga across Kafka and Postgres (the rig's), quota and ipam mounted beside provisioning:
+ * commands and answers travel through real topics. Addresses 10.64.99.210-219.
+ */
+import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
+import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
+import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import { NodeDocker } from '../src/docker/node-docker';
+import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+
+jest.setTimeout(120_000);
+
+const platform = testPlatform();
+const docker = new NodeDocker(rigEndpoint('node3'), 20_000);
+let host: TestHost;
+
+beforeAll(async () => {
+  host = await startTestHost({
+    name: 'provisioning-kafka',
+    database: 'postgres',
+    bus: 'kafka',
+    modules: (deps) => [
+      createIpamService({
+        ...deps,
+        source: 'ipam',
+        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.210-10.64.99.219' },
+      }),
+      createQuotaService({
+        ...deps,
+        source: 'quota',
+        config: { ...defaultQuotaConfig, QUOTA_ENFORCE_RESERVATIONS: false },
+      }),
+      createProvisioningService({
+        ...deps,
+        source: 'provisioning',
+        config: { ...defaultProvisioningConfig, PROVISIONING_PLATFORM_ID: platform },
+      }),
+    ],
+  });
+  const e = rigEndpoint('node3');
+  const res = await host.call('op', 'operator', '/v1/nodes', {
+    method: 'POST',
+    body: JSON.stringify({
+      name: 'node3',
+      dockerHost: e.dockerHost,
+      tls: e.tls,
+      macvlanParent: e.macvlanParent,
+    }),
+  });
+  expect(res.status).toBe(201);
+});
+
+afterAll(async () => {
+  await host?.stop();
+  for (const c of await docker.listOwned(platform)) await docker.remove(c.dockerId, true);
+});
+
+test('creates a container through quota and ipam over Kafka, and a second one past the quota fails holding nothing', async () => {
+  const res = await host.call('carol', 'user', '/v1/containers', {
+    method: 'POST',
+    headers: { prefer: 'wait=90' },
+    body: JSON.stringify({
+      node: 'node3',
+      name: `k-${platform}`,
+      image: 'testbed/busybox',
+      memoryBytes: 3 * 1024 ** 3,
+    }),
+  });
+  const operation = (await res.json()) as {
+    state: string;
+    items: { ip: string; containerId: string }[];
+    error: unknown;
+  };
+  expect(operation).toMatchObject({ state: 'succeeded', error: null });
+  expect(operation.items[0]!.ip).toBe('10.64.99.210');
+
+  const over = await host.call('carol', 'user', '/v1/containers', {
+    method: 'POST',
+    headers: { prefer: 'wait=90' },
+    body: JSON.stringify({
+      node: 'node3',
+      name: `k2-${platform}`,
+      image: 'testbed/busybox',
+      memoryBytes: 3 * 1024 ** 3,
+    }),
+  });
+  const refused = (await over.json()) as { state: string; error: { status: number; detail: string } };
+  expect(refused.state).toBe('failed');
+  expect(refused.error.status).toBe(409);
+  await eventually(
+    async () => {
+      const items = (
+        (await (await host.call('op', 'operator', '/v1/pools/experiment/allocations')).json()) as {
+          items: { ip: string; state: string }[];
+        }
+      ).items;
+      return items.length === 1 && items[0]!.state === 'bound';
+    },
+    15_000,
+    'one bound address, nothing held',
+  );
+});
