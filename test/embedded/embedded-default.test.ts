@@ -59,7 +59,10 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
     // Ready once PGlite is open and migrated and the services started (bounded wait).
     let ready = false;
     while (!ready && Date.now() - started < 60_000 && child.exitCode === null) {
-      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
     if (!ready) throw new Error(`never ready:\n${output()}`);
