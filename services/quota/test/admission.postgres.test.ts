@@ -1,12 +1,20 @@
 /**
  * Admission under concurrency, through the real broker: with a limit of 10 containers, 50
  * concurrent requests of one container each give exactly 10 grants, whichever of two quota
- * replicas decides them; after 3 releases, 3 more are granted.
+ * replicas decides them; a redelivery (same event ids) or a re-sent command (same request id)
+ * decides nothing again; after 3 releases, 3 more are granted.
  */
 import { randomUUID } from 'node:crypto';
-import { enqueueEvent } from '@testbed/kit';
+import { createKafkaPublisher, createLogger, enqueueEvent, type OutboxMessage } from '@testbed/kit';
+import { rigEnv } from '../../../test/support/rig';
 import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { createQuotaService, defaultQuotaConfig, QUOTA_COMMANDS, quotaEventTypes } from '../src';
+import {
+  createQuotaService,
+  defaultQuotaConfig,
+  QUOTA_COMMANDS,
+  QUOTA_EVENTS,
+  quotaEventTypes,
+} from '../src';
 
 const config = {
   ...defaultQuotaConfig,
@@ -70,6 +78,54 @@ async function decisions(
   }
 }
 
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Answers of one kind (`granted` / `rejected`) the service wrote for these request ids. */
+async function answers(kind: 'granted' | 'rejected', requestIds: string[]): Promise<number> {
+  const type = kind === 'granted' ? quotaEventTypes.reserveGranted : quotaEventTypes.reserveRejected;
+  const [row] = await a.db.prisma.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM bus.outbox
+    WHERE topic = ${QUOTA_EVENTS} AND event->>'type' = ${type} AND event->'data'->>'requestId' = ANY(${requestIds})`;
+  return Number(row!.n);
+}
+
+async function consumedAcrossReplicas(outcome: 'processed' | 'duplicate'): Promise<number> {
+  let sum = 0;
+  for (const host of [a, b]) {
+    const metric = await host.metrics.getSingleMetric('bus_events_consumed_total')?.get();
+    for (const v of metric?.values ?? []) {
+      if (v.labels.consumer === 'quota' && v.labels.topic === QUOTA_COMMANDS && v.labels.outcome === outcome)
+        sum += v.value;
+    }
+  }
+  return sum;
+}
+
+/** Publishes the admission commands already in the outbox once more, with their own event ids. */
+async function replayCommands(): Promise<void> {
+  const rows = await a.db.prisma.$queryRaw<OutboxMessage[]>`
+    SELECT id::text AS id, topic, key, event, headers FROM bus.outbox
+    WHERE topic = ${QUOTA_COMMANDS} AND event->>'type' = ${quotaEventTypes.reserveRequested}`;
+  const publisher = createKafkaPublisher({
+    brokers: rigEnv('KAFKA_BROKERS').KAFKA_BROKERS!.split(','),
+    clientId: 'quota-replay-test',
+    namespace: a.kafkaNamespace,
+    logger: createLogger({ name: 'quota-replay-test', level: 'silent' }),
+  });
+  await publisher.connect();
+  try {
+    await publisher.publish(rows);
+  } finally {
+    await publisher.disconnect();
+  }
+}
+
 const request = (requestId: string) => ({
   requestId,
   user: 'carol',
@@ -80,7 +136,7 @@ const request = (requestId: string) => ({
   addresses: 1,
 });
 
-test('exactly 10 of 50 concurrent requests are granted; after 3 releases exactly 3 more', async () => {
+test('exactly 10 of 50 concurrent requests are granted, replays change nothing, after 3 releases exactly 3 more', async () => {
   const first = Array.from({ length: 50 }, () => randomUUID());
   await send(quotaEventTypes.reserveRequested, first.map(request));
   const decided = await decisions(first);
@@ -92,6 +148,20 @@ test('exactly 10 of 50 concurrent requests are granted; after 3 releases exactly
   const processed = await a.db.prisma.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS n FROM bus.processed_event WHERE consumer = 'quota'`;
   expect(Number(processed[0]!.n)).toBe(50);
+
+  // The same commands again (same event ids, as a redelivery): nothing is decided twice.
+  await replayCommands();
+  await until('the replay was consumed', async () => (await consumedAcrossReplicas('duplicate')) >= 50);
+  expect(await answers('granted', first)).toBe(10);
+  // Re-sent with new event ids but the same request ids: the same decisions, answered again.
+  await send(quotaEventTypes.reserveRequested, first.map(request));
+  await until(
+    'the re-sent commands were answered',
+    async () => (await answers('granted', first)) + (await answers('rejected', first)) === 100,
+  );
+  expect(await answers('granted', first)).toBe(20);
+  const admissions = await a.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM quota.admission`;
+  expect(Number(admissions[0]!.n)).toBe(50);
 
   await send(
     quotaEventTypes.releaseRequested,

@@ -78,7 +78,7 @@ test('no two accepted reservations of a node overlap; every 409 names a real ove
         const body = (await res.json()) as Record<string, unknown>;
         if (res.status === 201) accepted.push({ id: body.id as string, nodes, start, end });
         else {
-          expect(res.status).toBe(409);
+          expect({ status: res.status, body }).toMatchObject({ status: 409 }); // the body says why if not
           refusals.push({
             nodes,
             start,

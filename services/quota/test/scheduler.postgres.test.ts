@@ -49,8 +49,29 @@ async function lifecycle(reservationId: string): Promise<{ type: string; time: s
     ORDER BY seq`;
 }
 
-/** Lets both schedulers run several passes at the clock's current instant. */
-const passes = () => new Promise((r) => setTimeout(r, 400));
+async function passCounts(): Promise<number[]> {
+  return Promise.all(
+    [a, b].map(async (host) => {
+      const metric = await host.metrics.getSingleMetric('quota_scheduler_passes_total')?.get();
+      return metric?.values[0]?.value ?? 0;
+    }),
+  );
+}
+
+/**
+ * Waits until each replica's scheduler has finished two more passes: a pass that began before
+ * the clock moved finishes once, so the second began after it and saw the new instant.
+ */
+async function passes(): Promise<void> {
+  const before = await passCounts();
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const now = await passCounts();
+    if (now.every((n, i) => n >= before[i]! + 2)) return;
+    if (Date.now() > deadline) throw new Error(`schedulers did not run: ${before} → ${now} passes`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 test('started, ending and ended come at their instants, once each, with two schedulers', async () => {
   const start = new Date(clock.now().getTime() + 30 * 60_000);

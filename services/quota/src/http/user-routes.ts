@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { decodeCursor, defineRoute, pageOf, type RouteSpec } from '@testbed/kit';
 import { listUsers } from '../store/user-store';
 import { getQuota, getUsage, requireUser, setQuota } from '../use-cases/users';
-import type { QuotaContext } from '../use-cases/context';
+import { transaction, type QuotaContext } from '../use-cases/context';
 import { requireActsFor, seePrincipal } from './access';
 import { quotaAnswer, quotaBody, usageAnswer, userAnswer, userParams, usersQuery } from './schemas';
 
@@ -30,7 +30,7 @@ export function userRoutes(ctx: QuotaContext): RouteSpec[] {
       },
       handler: async ({ query }) => {
         const after = decodeCursor(query.cursor, z.string());
-        const rows = await ctx.db.prisma.$transaction((tx) => listUsers(tx, after, query.limit + 1));
+        const rows = await transaction(ctx, (tx) => listUsers(tx, after, query.limit + 1));
         const page = pageOf(rows, query.limit, (u) => u.name);
         return { status: 200, body: { items: page.items.map(userView), nextCursor: page.nextCursor } };
       },
@@ -47,7 +47,7 @@ export function userRoutes(ctx: QuotaContext): RouteSpec[] {
         await seePrincipal(ctx, principal);
         return {
           status: 200,
-          body: userView(await ctx.db.prisma.$transaction((tx) => requireUser(tx, params.user))),
+          body: userView(await transaction(ctx, (tx) => requireUser(tx, params.user))),
         };
       },
     }),

@@ -8,7 +8,7 @@ import {
   type ReservationFilter,
   type ReservationRecord,
 } from '../store/reservation-store';
-import type { QuotaContext } from './context';
+import { transaction, type QuotaContext } from './context';
 
 const DAY_MS = 86_400_000;
 /** Without `to`, availability looks this far ahead. */
@@ -41,7 +41,7 @@ export async function nodeAvailability(
   if (to.getTime() - from.getTime() > MAX_AVAILABILITY_DAYS * DAY_MS) {
     throw InvalidError.field('query.to', `at most ${MAX_AVAILABILITY_DAYS} days after from`);
   }
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const known = await findNode(tx, node);
     if (!known) throw new NotFoundError('node', node);
     const window = { start: from, end: to };
@@ -64,5 +64,5 @@ export async function findReservationsPage(
   if (filter.from && filter.to && filter.to.getTime() <= filter.from.getTime()) {
     throw InvalidError.field('query.to', `must be after from (${filter.from.toISOString()})`);
   }
-  return ctx.db.prisma.$transaction((tx) => listReservations(tx, filter, after, limit));
+  return transaction(ctx, (tx) => listReservations(tx, filter, after, limit));
 }

@@ -7,12 +7,12 @@ import {
   registerNode,
   type KnownNode,
 } from '../store/node-store';
-import { inTransaction, type QuotaContext } from './context';
+import { inTransaction, transaction, type QuotaContext } from './context';
 
 /** The nodes of QUOTA_KNOWN_NODES that quota does not know yet; answers how many it added. */
 export async function seedNodes(ctx: QuotaContext): Promise<number> {
   const names = knownNodeNames(ctx.config);
-  return ctx.db.prisma.$transaction((tx) => insertNodesIfMissing(tx, names, 'config'));
+  return transaction(ctx, (tx) => insertNodesIfMissing(tx, names, 'config'));
 }
 
 export async function nodeRegistered(ctx: QuotaContext, name: string, outer?: Tx): Promise<void> {

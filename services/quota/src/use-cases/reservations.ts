@@ -23,7 +23,7 @@ import {
   sqlStateOf,
 } from '../store/postgres-errors';
 import { emitReservationEvent } from '../events/reservation-events';
-import type { QuotaContext } from './context';
+import { transaction, type QuotaContext } from './context';
 import { resolveNodes } from './nodes';
 import { userLimits } from './users';
 
@@ -116,7 +116,7 @@ export async function bookReservation(
   const window = { start: input.start, end: input.end };
   const nodeNames = [...new Set(input.nodes)];
   const book = () =>
-    ctx.db.prisma.$transaction(async (tx) => {
+    transaction(ctx, async (tx) => {
       if (input.requestKey) {
         const earlier = await findByRequestKey(tx, input.requestKey);
         if (earlier) return { reservation: earlier, created: false };
@@ -151,7 +151,7 @@ export async function bookReservation(
   } catch (err) {
     // Two requests with one Idempotency-Key at once: the second finds the first's reservation.
     if (input.requestKey && isUniqueViolation(err)) {
-      const earlier = await ctx.db.prisma.$transaction((tx) => findByRequestKey(tx, input.requestKey!));
+      const earlier = await transaction(ctx, (tx) => findByRequestKey(tx, input.requestKey!));
       if (earlier) return { reservation: earlier, created: false };
     }
     throw err;
@@ -159,7 +159,7 @@ export async function bookReservation(
 }
 
 export async function getReservation(ctx: QuotaContext, id: string): Promise<ReservationRecord> {
-  const found = await ctx.db.prisma.$transaction((tx) => findReservation(tx, id));
+  const found = await transaction(ctx, (tx) => findReservation(tx, id));
   if (!found) throw new NotFoundError('reservation', id);
   return found;
 }
@@ -198,7 +198,7 @@ export async function changeReservationEnd(
   end: Date,
 ): Promise<ReservationRecord> {
   return withOverlapRetry(() =>
-    ctx.db.prisma.$transaction(async (tx) => {
+    transaction(ctx, async (tx) => {
       const now = ctx.clock.now();
       const current = await lockForChange(tx, id, now);
       checkNewEnd(current, end, now);
@@ -227,7 +227,7 @@ export async function changeReservationEnd(
  * Cancelling a cancelled reservation changes nothing.
  */
 export async function cancelReservation(ctx: QuotaContext, id: string): Promise<ReservationRecord> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const now = ctx.clock.now();
     const seen = await findReservation(tx, id);
     if (seen?.cancelledAt) return seen;

@@ -1,7 +1,7 @@
 import { dueEvents } from '../domain/schedule';
 import { emitReservationEvent } from '../events/reservation-events';
 import { findReservations, lockDueReservations, markEmitted } from '../store/reservation-store';
-import type { QuotaContext } from './context';
+import { transaction, type QuotaContext } from './context';
 
 /**
  * One scheduler pass: every lifecycle event due at the clock's now is emitted, and marked as
@@ -10,7 +10,7 @@ import type { QuotaContext } from './context';
  * many events it emitted; at most `batch` reservations per pass (the next pass takes the rest).
  */
 export async function runSchedulerPass(ctx: QuotaContext, batch = 200): Promise<number> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const now = ctx.clock.now();
     const ids = await lockDueReservations(tx, now, batch);
     if (ids.length === 0) return 0;

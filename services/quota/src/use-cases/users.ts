@@ -15,7 +15,7 @@ import {
   type UserOrigin,
   type UserRecord,
 } from '../store/user-store';
-import { defaultLimits, type QuotaContext } from './context';
+import { defaultLimits, transaction, type QuotaContext } from './context';
 
 export interface QuotaView extends Limits {
   user: string;
@@ -34,7 +34,7 @@ function quotaView(ctx: QuotaContext, user: UserRecord): QuotaView {
 /** A user seen for the first time (on a token, in an admission request) becomes known. */
 export async function seeUser(ctx: QuotaContext, name: string, via: UserOrigin, outer?: Tx): Promise<void> {
   if (outer) await insertUserIfMissing(outer, name, via);
-  else await ctx.db.prisma.$transaction((tx) => insertUserIfMissing(tx, name, via));
+  else await transaction(ctx, (tx) => insertUserIfMissing(tx, name, via));
 }
 
 export async function requireUser(tx: Tx, name: string): Promise<UserRecord> {
@@ -49,7 +49,7 @@ export async function userLimits(ctx: QuotaContext, tx: Tx, name: string): Promi
 }
 
 export async function getQuota(ctx: QuotaContext, name: string): Promise<QuotaView> {
-  return ctx.db.prisma.$transaction(async (tx) => quotaView(ctx, await requireUser(tx, name)));
+  return transaction(ctx, async (tx) => quotaView(ctx, await requireUser(tx, name)));
 }
 
 /** Replaces the user's limits (absent or null: the default); creates the user when unknown. */
@@ -58,7 +58,7 @@ export async function setQuota(
   name: string,
   overrides: LimitOverrides,
 ): Promise<{ quota: QuotaView; created: boolean }> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const created = !(await findUser(tx, name));
     return { quota: quotaView(ctx, await saveOverrides(tx, name, overrides)), created };
   });
@@ -83,7 +83,7 @@ export interface UsageView {
 }
 
 export async function getUsage(ctx: QuotaContext, name: string): Promise<UsageView> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return transaction(ctx, async (tx) => {
     const user = await requireUser(tx, name);
     const limits = effectiveLimits(defaultLimits(ctx.config), user.overrides);
     const now = ctx.clock.now();
