@@ -49,6 +49,14 @@ beforeAll(async () => {
     }),
   });
   expect(res.status).toBe(201);
+  // quota learns the node from provisioning's node.registered over Kafka: wait for it, so the
+  // saga below is not refused for an unknown node.
+  await eventually(
+    async () =>
+      (await host.db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM quota.node WHERE name = 'node3'`).length > 0,
+    30_000,
+    'quota to learn node3',
+  );
 });
 
 afterAll(async () => {
