@@ -51,7 +51,7 @@ trap - EXIT
 teardown
 elapsed=$(( $(date +%s) - started ))
 node -e '
-  const r = JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8'));
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   console.log(`\n${r.numTotalTestSuites} suites in ${process.argv[2]} s`);
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
 ' "$results" "$elapsed"
