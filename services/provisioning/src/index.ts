@@ -4,6 +4,7 @@ import type { ProvisioningConfig } from './config';
 import { NodeDockers } from './docker/node-dockers';
 import { NodeDocker } from './docker/node-docker';
 import { provisioningRoutes } from './http/routes';
+import { imageRoutes } from './http/image-routes';
 import { provisioningSubscriptions } from './events/handlers';
 import { ProvisionRunner } from './use-cases/runner';
 import { checkNodesHealth, nodesFromEnv, registerNodeFromConfig } from './use-cases/nodes';
@@ -35,7 +36,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
 
   return {
     name: 'provisioning',
-    routes: provisioningRoutes(ctx),
+    routes: [...provisioningRoutes(ctx), ...imageRoutes(ctx)],
     subscriptions: provisioningSubscriptions(ctx),
     leaderTasks: [
       {

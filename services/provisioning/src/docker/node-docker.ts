@@ -90,7 +90,8 @@ export class NodeDocker {
     return this.endpoint.name;
   }
 
-  private call<T>(what: string, work: () => Promise<T>, ms = this.timeoutMs): Promise<T> {
+  /** A Docker call with this node's deadline; a failure names the node and the call. */
+  call<T>(what: string, work: () => Promise<T>, ms = this.timeoutMs): Promise<T> {
     let started: Promise<T>;
     try {
       started = work();

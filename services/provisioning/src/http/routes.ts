@@ -53,6 +53,7 @@ import { listContainers, containersOfOperation, type ContainerRecord } from '../
 import { listOperations, type OperationRecord } from '../store/operation-store';
 import type { NodeRecord } from '../store/node-store';
 import type { ProvisioningContext } from '../use-cases/context';
+import { answerOperation } from './answer-operation';
 
 export function nodeView(n: NodeRecord): z.infer<typeof nodeAnswer> {
   return {
@@ -103,25 +104,7 @@ const ownerOf = (p: Principal, asked?: string) => (actsForOthers(p) ? (asked ?? 
 export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
   const cfg = ctx.config;
 
-  /** 202 with the operation, or the finished one when the client asked to wait. */
-  async function answerOperation(op: OperationRecord, prefer: string | undefined) {
-    const wait = parsePreferWait(prefer);
-    const current = wait ? await waitForOperation(ctx, op.id, wait) : op;
-    const status =
-      current.state === 'succeeded' || current.state === 'partially_succeeded'
-        ? 201
-        : current.state === 'failed' || current.state === 'cancelled'
-          ? 200
-          : 202;
-    return {
-      status,
-      body: await operationView(ctx, current),
-      headers: {
-        Location: `/v1/operations/${op.id}`,
-        ...(wait ? { 'Preference-Applied': `wait=${wait}` } : {}),
-      },
-    };
-  }
+  const answer = (op: OperationRecord, prefer: string | undefined) => answerOperation(ctx, op, prefer);
 
   const idem = (p: Principal, key: string | undefined) => (key ? `${p.subject}:${key}` : undefined);
 
@@ -213,30 +196,6 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
         return { status: 200, body: { items, nextCursor: null } };
       },
     }),
-    defineRoute({
-      method: 'get',
-      path: '/v1/nodes/:node/images',
-      summary: 'Images present on the node',
-      tags: ['nodes'],
-      params: nodeParams,
-      responses: { 200: { description: 'images' } },
-      handler: async ({ params }) => {
-        const node = await getNode(ctx, params.node);
-        const images = await ctx.dockers.for(node).listImages();
-        return {
-          status: 200,
-          body: {
-            items: images.map((i) => ({
-              id: i.Id,
-              tags: i.RepoTags ?? [],
-              size: i.Size,
-              created: new Date(i.Created * 1000).toISOString(),
-            })),
-            nextCursor: null,
-          },
-        };
-      },
-    }),
 
     // ---- containers
     defineRoute({
@@ -269,7 +228,7 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
           },
           idempotencyKey: idem(principal, req.header('idempotency-key')),
         };
-        return answerOperation(await startProvisioning(ctx, req_), req.header('prefer'));
+        return answer(await startProvisioning(ctx, req_), req.header('prefer'));
       },
     }),
     defineRoute({
@@ -459,7 +418,7 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
             });
           },
         });
-        return answerOperation(op, req.header('prefer'));
+        return answer(op, req.header('prefer'));
       },
     }),
     defineRoute({

@@ -3,6 +3,8 @@ import type { Tx } from '@testbed/kit';
 export type OperationState =
   'pending' | 'running' | 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
 export const TERMINAL: OperationState[] = ['succeeded', 'partially_succeeded', 'failed', 'cancelled'];
+/** Operations run by the create saga and its runner; other kinds (image pulls, interfaces) run their own way. */
+export const SAGA_KINDS = ['container.create', 'batch.create'];
 
 export interface PlannedItem {
   name: string;
@@ -85,9 +87,16 @@ export function listOperations(
 /** Running operations nobody works on (no claim, or a claim older than `staleBefore`). */
 export const unclaimedRunning = (tx: Tx, staleBefore: Date) =>
   tx.operation.findMany({
-    where: { state: 'running', OR: [{ claimedAt: null }, { claimedAt: { lt: staleBefore } }] },
+    where: {
+      state: 'running',
+      kind: { in: SAGA_KINDS },
+      OR: [{ claimedAt: null }, { claimedAt: { lt: staleBefore } }],
+    },
     select: { id: true },
   });
 
 export const pendingOlderThan = (tx: Tx, before: Date) =>
-  tx.operation.findMany({ where: { state: 'pending', createdAt: { lt: before } }, select: { id: true } });
+  tx.operation.findMany({
+    where: { state: 'pending', kind: { in: SAGA_KINDS }, createdAt: { lt: before } },
+    select: { id: true },
+  });

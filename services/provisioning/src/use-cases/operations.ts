@@ -30,7 +30,7 @@ export async function operationView(ctx: ProvisioningContext, op: OperationRecor
     items =
       rows.length > 0
         ? rows.map(itemView)
-        : op.saga.plan.map((p) => ({
+        : (op.saga.plan ?? []).map((p) => ({
             name: p.name,
             node: p.node,
             state: 'pending',
