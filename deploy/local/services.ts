@@ -7,4 +7,6 @@ export interface ServiceProcess {
 
 export const serviceProcesses: ServiceProcess[] = [
   { name: 'ipam', entry: 'services/ipam/src/main.ts', port: 8081 },
+  { name: 'provisioning', entry: 'services/provisioning/src/main.ts', port: 8082 },
+  { name: 'quota', entry: 'services/quota/src/main.ts', port: 8083 },
 ];

@@ -1,6 +1,6 @@
 import { ConflictError, InvalidError } from '@testbed/kit';
 import { AddressConflictError, planAllocation } from '../src/domain/allocation-plan';
-import { formatIpv4, parseCidr, parseIpv4 } from '../src/domain/ipv4';
+import { formatIpv4, parseCidr, parseIpv4 } from '@testbed/kit';
 import { definePool, poolSize } from '../src/domain/pool';
 
 const ip = (s: string) => parseIpv4(s) as number;

@@ -8,3 +8,4 @@ export { createLogger, type Logger } from './log/logger';
 export * from './db';
 export * from './bus';
 export * from './telemetry';
+export * from './net/ipv4';

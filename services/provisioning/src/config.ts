@@ -19,6 +19,10 @@ export const provisioningConfigShape = z.object({
     .default('testbed'),
   /** Name of the experiment network created on a node that has none on its parent link. */
   PROVISIONING_NETWORK_NAME: z.string().default('testbed-experiment'),
+  /** Name of the secondary (placeholder) network second interfaces attach to, an internal bridge per node. */
+  PROVISIONING_SECONDARY_NETWORK_NAME: z.string().default('testbed-secondary'),
+  /** Image of the short-lived helper that sets a moved interface's address (needs `sh` and `ip`). */
+  PROVISIONING_HELPER_IMAGE: z.string().default('busybox:stable'),
   /**
    * Subnet and gateway of each pool's Docker network, `pool=cidr@gateway` comma separated; the
    * same values as ipam's pools (provisioning does not read ipam's tables).

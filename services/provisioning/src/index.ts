@@ -5,11 +5,13 @@ import { NodeDockers } from './docker/node-dockers';
 import { NodeDocker } from './docker/node-docker';
 import { provisioningRoutes } from './http/routes';
 import { imageRoutes } from './http/image-routes';
+import { interfaceRoutes } from './http/interface-routes';
 import { provisioningSubscriptions } from './events/handlers';
 import { ProvisionRunner } from './use-cases/runner';
 import { checkNodesHealth, nodesFromEnv, registerNodeFromConfig } from './use-cases/nodes';
 import { DockerEventWatchers, reconcile } from './use-cases/drift';
 import { expirePendingSagas } from './use-cases/saga';
+import { InterfaceRunner, resumeInterfaceOperations } from './use-cases/interfaces';
 import { pendingOlderThan, unclaimedRunning } from './store/operation-store';
 import type { ProvisioningContext } from './use-cases/context';
 
@@ -30,13 +32,15 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     workerId: `${deps.source}-${randomUUID()}`,
     // Called only by bus handlers and tasks, after `runner` below exists.
     kick: (id) => runner.kick(id),
+    kickInterface: (id) => interfaces.kick(id),
   };
   const runner = new ProvisionRunner(ctx);
+  const interfaces = new InterfaceRunner(ctx);
   const watchers = new DockerEventWatchers(ctx);
 
   return {
     name: 'provisioning',
-    routes: [...provisioningRoutes(ctx), ...imageRoutes(ctx)],
+    routes: [...provisioningRoutes(ctx), ...imageRoutes(ctx), ...interfaceRoutes(ctx)],
     subscriptions: provisioningSubscriptions(ctx),
     leaderTasks: [
       {
@@ -68,6 +72,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
             ctx,
             expired.map((o) => o.id),
           );
+          await resumeInterfaceOperations(ctx);
         },
       },
     ],
@@ -98,7 +103,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     },
     stop: async () => {
       watchers.stop();
-      await runner.drain();
+      await Promise.all([runner.drain(), interfaces.drain()]);
     },
   };
 };

@@ -1,5 +1,5 @@
 import { ConflictError, InvalidError } from '@testbed/kit';
-import { formatIpv4, type Ipv4 } from './ipv4';
+import { formatIpv4, type Ipv4 } from '@testbed/kit';
 import { isAssignable, poolSize, reservedAddresses, type Pool } from './pool';
 
 export type AllocationRequest =

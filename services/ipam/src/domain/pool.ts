@@ -1,5 +1,5 @@
 import { InvalidError, type FieldProblem } from '@testbed/kit';
-import { cidrContains, formatCidr, parseCidr, parseIpv4, type Cidr, type Ipv4 } from './ipv4';
+import { cidrContains, formatCidr, parseCidr, parseIpv4, type Cidr, type Ipv4 } from '@testbed/kit';
 
 /** A pool as stored: addresses as numbers, validated once when the pool is defined. */
 export interface Pool {

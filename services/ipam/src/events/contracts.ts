@@ -13,6 +13,8 @@ export const ipamEventTypes = {
   released: 'ipam.released',
   containerStarted: 'container.started',
   containerRemoved: 'container.removed',
+  interfaceAttached: 'container.interface.attached',
+  interfaceDetached: 'container.interface.detached',
 } as const;
 
 const ipv4 = z.ipv4();

@@ -58,12 +58,21 @@ async function onContainerRemoved(ctx: IpamContext, event: CloudEvent<unknown>, 
   await releaseContainer(ctx, containerEvent.parse(event.data).containerId, tx);
 }
 
+/** A second interface's address moved or went: what it no longer holds comes back to its pool. */
+async function onInterfaceDetached(ctx: IpamContext, event: CloudEvent<unknown>, tx: Tx): Promise<void> {
+  for (const { pool, ip } of containerEvent.parse(event.data).interfaces)
+    await releaseAddresses(ctx, pool, [ip], tx);
+}
+
 export function ipamSubscriptions(ctx: IpamContext): Subscription[] {
   const handlers: Record<string, (event: CloudEvent<unknown>, tx: Tx) => Promise<void>> = {
     [ipamEventTypes.allocateRequested]: (e, tx) => onAllocateRequested(ctx, e, tx),
     [ipamEventTypes.releaseRequested]: (e, tx) => onReleaseRequested(ctx, e, tx),
     [ipamEventTypes.containerStarted]: (e, tx) => onContainerStarted(ctx, e, tx),
     [ipamEventTypes.containerRemoved]: (e, tx) => onContainerRemoved(ctx, e, tx),
+    // An attached interface's address is bound like a started container's.
+    [ipamEventTypes.interfaceAttached]: (e, tx) => onContainerStarted(ctx, e, tx),
+    [ipamEventTypes.interfaceDetached]: (e, tx) => onInterfaceDetached(ctx, e, tx),
   };
   return [
     {

@@ -23,7 +23,7 @@ import { allocate } from '../use-cases/allocate';
 import { bindAddress, releaseAddress } from '../use-cases/release';
 import { createPool, getPool, listPoolViews } from '../use-cases/pools';
 import { listAllocations, type Allocation } from '../store/allocation-store';
-import { parseIpv4 } from '../domain/ipv4';
+import { parseIpv4 } from '@testbed/kit';
 import type { IpamContext } from '../use-cases/context';
 
 const tags = ['address pools'];

@@ -1,5 +1,5 @@
 import type { Tx } from '@testbed/kit';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../domain/ipv4';
+import { formatIpv4, parseIpv4, type Ipv4 } from '@testbed/kit';
 import type { Pool } from '../domain/pool';
 
 export type AllocationState = 'held' | 'bound';

@@ -1,5 +1,5 @@
 import type { Tx } from '@testbed/kit';
-import { formatCidr, formatIpv4, parseIpv4, type Ipv4 } from '../domain/ipv4';
+import { formatCidr, formatIpv4, parseIpv4, type Ipv4 } from '@testbed/kit';
 import { definePool, type Pool } from '../domain/pool';
 
 type PoolRow = {

@@ -1,6 +1,6 @@
 import { enqueueEvent, NotFoundError, type Tx } from '@testbed/kit';
 import { AddressConflictError, planAllocation, type AllocationRequest } from '../domain/allocation-plan';
-import { parseIpv4, type Ipv4 } from '../domain/ipv4';
+import { parseIpv4, type Ipv4 } from '@testbed/kit';
 import { reservedAddresses, type Pool } from '../domain/pool';
 import { findByRequest, insertAllocations, lockSegment, type Allocation } from '../store/allocation-store';
 import { findPool, firstFreeAddress, takenAddresses } from '../store/pool-store';

@@ -1,5 +1,5 @@
 import { enqueueEvent, NotFoundError, type Tx } from '@testbed/kit';
-import { parseIpv4, type Ipv4 } from '../domain/ipv4';
+import { parseIpv4, type Ipv4 } from '@testbed/kit';
 import {
   deleteAllocations,
   expiredHolds,

@@ -69,6 +69,8 @@ export interface NetworkSpec {
   subnet: string;
   gateway?: string;
   platform: string;
+  /** A bridge without a way out of the node (the secondary placeholder network). */
+  internal?: boolean;
 }
 
 /**
@@ -128,6 +130,7 @@ export class NodeDocker {
           Name: spec.name,
           Driver: spec.parent ? 'macvlan' : 'bridge',
           CheckDuplicate: true,
+          Internal: spec.internal ?? false,
           ...(spec.parent ? { Options: { parent: spec.parent } } : {}),
           IPAM: {
             Driver: 'default',
@@ -320,10 +323,107 @@ export class NodeDocker {
     return info?.NetworkSettings?.Networks?.[network]?.MacAddress ?? null;
   }
 
+  /** Disconnects the container; one not connected (or gone) counts as disconnected. */
   async disconnect(network: string, dockerId: string): Promise<void> {
-    await this.call('disconnect network', () =>
-      this.docker.getNetwork(network).disconnect({ Container: dockerId, Force: true }),
+    try {
+      await this.call('disconnect network', () =>
+        this.docker.getNetwork(network).disconnect({ Container: dockerId, Force: true }),
+      );
+    } catch (err) {
+      if (!isNotFound(err) && !/is not connected/i.test(String((err as Error).message))) throw err;
+    }
+  }
+
+  /** The container's endpoint on `network` (address and MAC), when connected. */
+  async endpointOn(dockerId: string, network: string): Promise<{ ip: string; mac: string } | undefined> {
+    const net = (await this.inspect(dockerId))?.NetworkSettings?.Networks?.[network];
+    return net ? { ip: net.IPAMConfig?.IPv4Address || net.IPAddress, mac: net.MacAddress } : undefined;
+  }
+
+  /**
+   * Names the container's interface with MAC `mac` `name` (Docker numbers interfaces by its own
+   * counter, so a reconnected one is eth2, eth3…) and, given `cidr` (a.b.c.d/len), makes that its
+   * one address, from inside the container's namespace: a short-lived helper container shares the
+   * namespace and holds NET_ADMIN itself, so the user's container never gets that capability.
+   * Docker's record of the endpoint keeps the address it gave; the platform's records say which one
+   * the interface has.
+   */
+  async configureInterface(
+    dockerId: string,
+    mac: string,
+    want: { name: string; cidr?: string },
+    helperImage: string,
+  ): Promise<void> {
+    await this.netHelper(
+      dockerId,
+      helperImage,
+      'configure interface',
+      { MAC: mac, NAME: want.name, ADDR: want.cidr ?? '' },
+      [
+        '[ -n "$dev" ] || { echo "no interface with MAC $MAC" >&2; exit 3; }',
+        'if [ "$dev" != "$NAME" ]; then ip link set dev "$dev" down; ip link set dev "$dev" name "$NAME"; fi',
+        'if [ -n "$ADDR" ]; then ip addr flush dev "$NAME"; ip addr add "$ADDR" dev "$NAME"; fi',
+        'ip link set dev "$NAME" up',
+      ],
     );
+  }
+
+  /**
+   * Disconnects the container's endpoint with MAC `mac` from `network`. Docker removes the
+   * interface by the name it gave, so one the platform renamed is left behind: it is deleted here.
+   */
+  async detachInterface(network: string, dockerId: string, mac: string, helperImage: string): Promise<void> {
+    await this.disconnect(network, dockerId);
+    await this.netHelper(dockerId, helperImage, 'remove interface', { MAC: mac }, [
+      'if [ -n "$dev" ]; then ip link del dev "$dev"; fi',
+    ]);
+  }
+
+  /** Runs `lines` in a helper container in the container's network namespace; `$dev` is the interface with `$MAC`. */
+  private async netHelper(
+    dockerId: string,
+    helperImage: string,
+    what: string,
+    env: Record<string, string>,
+    lines: string[],
+  ): Promise<void> {
+    const script = [
+      'set -e',
+      'dev=""',
+      'for d in /sys/class/net/*; do [ "$(cat "$d/address")" = "$MAC" ] && dev="${d##*/}"; done',
+      ...lines,
+    ].join('\n');
+    const helper = await this.call(`create helper (${what})`, () =>
+      this.docker.createContainer({
+        Image: helperImage,
+        Cmd: ['/bin/sh', '-c', script],
+        Env: Object.entries({ ...env, MAC: (env.MAC ?? '').toLowerCase() }).map(([k, v]) => `${k}=${v}`),
+        Labels: { [LABELS.managed]: 'true', 'testbed.helper': 'network' },
+        HostConfig: {
+          NetworkMode: `container:${dockerId}`,
+          CapDrop: ['ALL'],
+          CapAdd: ['NET_ADMIN'],
+          SecurityOpt: ['no-new-privileges'],
+        },
+      }),
+    );
+    try {
+      await this.call(`start helper (${what})`, () => helper.start());
+      const { StatusCode } = (await this.call(`wait for helper (${what})`, () => helper.wait())) as {
+        StatusCode: number;
+      };
+      if (StatusCode !== 0) {
+        const out = demultiplex((await helper.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+        throw new DockerCallError(
+          this.node,
+          what,
+          `exit ${StatusCode}: ${out.toString('utf8').trim()}`,
+          undefined,
+        );
+      }
+    } finally {
+      await helper.remove({ force: true }).catch(() => undefined);
+    }
   }
 
   /** Runs a command inside a container and answers its output (tests, diagnostics). */

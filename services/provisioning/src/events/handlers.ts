@@ -2,6 +2,11 @@ import type { CloudEvent, Subscription, Tx } from '@testbed/kit';
 import { commandTypes, IPAM_EVENTS, parseSagaId, QUOTA_EVENTS, RESERVATION_EVENTS } from './contracts';
 import { onAdmissionGranted, onAdmissionRejected, onAllocated, onAllocateFailed } from '../use-cases/saga';
 import { stopReservationContainers } from '../use-cases/containers';
+import {
+  onInterfaceAllocated,
+  onInterfaceAllocateFailed,
+  parseInterfaceRequestId,
+} from '../use-cases/interfaces';
 import type { ProvisioningContext } from '../use-cases/context';
 
 type Data = Record<string, unknown>;
@@ -27,12 +32,26 @@ export function provisioningSubscriptions(ctx: ProvisioningContext): Subscriptio
         );
     },
     [commandTypes.ipamAllocated]: async (d, tx) => {
+      const interfaceOp = parseInterfaceRequestId(d.requestId);
+      if (interfaceOp) {
+        const ip = (d.items as { ip: string }[] | undefined)?.[0]?.ip;
+        if (ip && (await onInterfaceAllocated(ctx, tx, interfaceOp, ip))) ctx.kickInterface(interfaceOp);
+        return;
+      }
       const id = parseSagaId(d.requestId);
       if (!id || id.node) return;
       const ips = ((d.items as { ip: string }[] | undefined) ?? []).map((i) => i.ip);
       if (await onAllocated(ctx, tx, id.operationId, ips)) ctx.kick(id.operationId);
     },
     [commandTypes.ipamAllocateFailed]: async (d, tx) => {
+      const interfaceOp = parseInterfaceRequestId(d.requestId);
+      if (interfaceOp)
+        return onInterfaceAllocateFailed(ctx, tx, interfaceOp, {
+          type: 'address-unavailable',
+          status: Number(d.status ?? 409),
+          detail: String(d.reason ?? 'allocation failed'),
+          firstConflict: (d.firstConflict as string | null) ?? null,
+        });
       const id = parseSagaId(d.requestId);
       if (id && !id.node)
         await onAllocateFailed(

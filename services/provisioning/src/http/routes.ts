@@ -210,7 +210,10 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
       },
       handler: async ({ body, principal, req }) => {
         if (body.secondary)
-          throw InvalidError.field('body.secondary', 'second interfaces at creation are not supported yet');
+          throw InvalidError.field(
+            'body.secondary',
+            'attach the second interface once the container runs: POST /v1/containers/{id}/interfaces',
+          );
         const req_: ProvisionRequest = {
           kind: 'container.create',
           owner: principal.subject,

@@ -141,3 +141,36 @@ export const nodeAnswer = z.object({
   }),
   network: z.string().nullable(),
 });
+
+const networkName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-"');
+export const interfaceParams = z.object({
+  id: z.uuid(),
+  ifname: z.literal('eth1', { message: 'only eth1, the second interface, can be changed' }),
+});
+export const interfaceBody = z.object({
+  pool: z.string().min(1).optional(),
+  network: networkName.optional(),
+});
+export const interfacePatch = z.object({ ip: ipv4, pool: z.string().min(1).optional() });
+export const interfaceAnswer = z.object({
+  name: z.string(),
+  pool: z.string(),
+  ip: z.string(),
+  mac: z.string().nullable(),
+  network: z.string(),
+});
+export const networkParams = z.object({ name: networkName });
+export const networkBody = z.object({
+  name: networkName,
+  pool: z.string().min(1),
+  nodes: z.array(nodeName).min(1).max(64),
+});
+export const networkAnswer = z.object({
+  name: z.string(),
+  pool: z.string(),
+  nodes: z.array(z.string()),
+  owner: z.string(),
+  createdAt: z.string(),
+});

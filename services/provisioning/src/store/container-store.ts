@@ -14,6 +14,7 @@ export interface ContainerRecord {
   secondaryPool: string | null;
   secondaryIp: string | null;
   secondaryNetwork: string | null;
+  secondaryEndpointIp: string | null;
   cpuMillis: number;
   memoryBytes: bigint;
   pidsLimit: number;
@@ -74,6 +75,7 @@ export const insertContainers = (
     | 'secondaryPool'
     | 'secondaryIp'
     | 'secondaryNetwork'
+    | 'secondaryEndpointIp'
   >[],
 ) => tx.container.createMany({ data: rows });
 

@@ -15,6 +15,8 @@ export interface ProvisioningContext {
   workerId: string;
   /** Starts the Docker work of an operation whose addresses are allocated (after the commit). */
   kick(operationId: string): void;
+  /** Starts the Docker work of an interface operation (attach, move, detach). */
+  kickInterface(operationId: string): void;
 }
 
 export function inTransaction<T>(

@@ -196,6 +196,7 @@ export const ContainerScalarFieldEnum = {
   secondaryPool: 'secondaryPool',
   secondaryIp: 'secondaryIp',
   secondaryNetwork: 'secondaryNetwork',
+  secondaryEndpointIp: 'secondaryEndpointIp',
   cpuMillis: 'cpuMillis',
   memoryBytes: 'memoryBytes',
   pidsLimit: 'pidsLimit',

@@ -54,6 +54,7 @@ export type ContainerMinAggregateOutputType = {
   secondaryPool: string | null
   secondaryIp: string | null
   secondaryNetwork: string | null
+  secondaryEndpointIp: string | null
   cpuMillis: number | null
   memoryBytes: bigint | null
   pidsLimit: number | null
@@ -81,6 +82,7 @@ export type ContainerMaxAggregateOutputType = {
   secondaryPool: string | null
   secondaryIp: string | null
   secondaryNetwork: string | null
+  secondaryEndpointIp: string | null
   cpuMillis: number | null
   memoryBytes: bigint | null
   pidsLimit: number | null
@@ -108,6 +110,7 @@ export type ContainerCountAggregateOutputType = {
   secondaryPool: number
   secondaryIp: number
   secondaryNetwork: number
+  secondaryEndpointIp: number
   cpuMillis: number
   memoryBytes: number
   pidsLimit: number
@@ -151,6 +154,7 @@ export type ContainerMinAggregateInputType = {
   secondaryPool?: true
   secondaryIp?: true
   secondaryNetwork?: true
+  secondaryEndpointIp?: true
   cpuMillis?: true
   memoryBytes?: true
   pidsLimit?: true
@@ -178,6 +182,7 @@ export type ContainerMaxAggregateInputType = {
   secondaryPool?: true
   secondaryIp?: true
   secondaryNetwork?: true
+  secondaryEndpointIp?: true
   cpuMillis?: true
   memoryBytes?: true
   pidsLimit?: true
@@ -205,6 +210,7 @@ export type ContainerCountAggregateInputType = {
   secondaryPool?: true
   secondaryIp?: true
   secondaryNetwork?: true
+  secondaryEndpointIp?: true
   cpuMillis?: true
   memoryBytes?: true
   pidsLimit?: true
@@ -319,6 +325,7 @@ export type ContainerGroupByOutputType = {
   secondaryPool: string | null
   secondaryIp: string | null
   secondaryNetwork: string | null
+  secondaryEndpointIp: string | null
   cpuMillis: number
   memoryBytes: bigint
   pidsLimit: number
@@ -369,6 +376,7 @@ export type ContainerWhereInput = {
   secondaryPool?: Prisma.StringNullableFilter<"Container"> | string | null
   secondaryIp?: Prisma.StringNullableFilter<"Container"> | string | null
   secondaryNetwork?: Prisma.StringNullableFilter<"Container"> | string | null
+  secondaryEndpointIp?: Prisma.StringNullableFilter<"Container"> | string | null
   cpuMillis?: Prisma.IntFilter<"Container"> | number
   memoryBytes?: Prisma.BigIntFilter<"Container"> | bigint | number
   pidsLimit?: Prisma.IntFilter<"Container"> | number
@@ -396,6 +404,7 @@ export type ContainerOrderByWithRelationInput = {
   secondaryPool?: Prisma.SortOrderInput | Prisma.SortOrder
   secondaryIp?: Prisma.SortOrderInput | Prisma.SortOrder
   secondaryNetwork?: Prisma.SortOrderInput | Prisma.SortOrder
+  secondaryEndpointIp?: Prisma.SortOrderInput | Prisma.SortOrder
   cpuMillis?: Prisma.SortOrder
   memoryBytes?: Prisma.SortOrder
   pidsLimit?: Prisma.SortOrder
@@ -426,6 +435,7 @@ export type ContainerWhereUniqueInput = Prisma.AtLeast<{
   secondaryPool?: Prisma.StringNullableFilter<"Container"> | string | null
   secondaryIp?: Prisma.StringNullableFilter<"Container"> | string | null
   secondaryNetwork?: Prisma.StringNullableFilter<"Container"> | string | null
+  secondaryEndpointIp?: Prisma.StringNullableFilter<"Container"> | string | null
   cpuMillis?: Prisma.IntFilter<"Container"> | number
   memoryBytes?: Prisma.BigIntFilter<"Container"> | bigint | number
   pidsLimit?: Prisma.IntFilter<"Container"> | number
@@ -453,6 +463,7 @@ export type ContainerOrderByWithAggregationInput = {
   secondaryPool?: Prisma.SortOrderInput | Prisma.SortOrder
   secondaryIp?: Prisma.SortOrderInput | Prisma.SortOrder
   secondaryNetwork?: Prisma.SortOrderInput | Prisma.SortOrder
+  secondaryEndpointIp?: Prisma.SortOrderInput | Prisma.SortOrder
   cpuMillis?: Prisma.SortOrder
   memoryBytes?: Prisma.SortOrder
   pidsLimit?: Prisma.SortOrder
@@ -488,6 +499,7 @@ export type ContainerScalarWhereWithAggregatesInput = {
   secondaryPool?: Prisma.StringNullableWithAggregatesFilter<"Container"> | string | null
   secondaryIp?: Prisma.StringNullableWithAggregatesFilter<"Container"> | string | null
   secondaryNetwork?: Prisma.StringNullableWithAggregatesFilter<"Container"> | string | null
+  secondaryEndpointIp?: Prisma.StringNullableWithAggregatesFilter<"Container"> | string | null
   cpuMillis?: Prisma.IntWithAggregatesFilter<"Container"> | number
   memoryBytes?: Prisma.BigIntWithAggregatesFilter<"Container"> | bigint | number
   pidsLimit?: Prisma.IntWithAggregatesFilter<"Container"> | number
@@ -515,6 +527,7 @@ export type ContainerCreateInput = {
   secondaryPool?: string | null
   secondaryIp?: string | null
   secondaryNetwork?: string | null
+  secondaryEndpointIp?: string | null
   cpuMillis: number
   memoryBytes: bigint | number
   pidsLimit: number
@@ -542,6 +555,7 @@ export type ContainerUncheckedCreateInput = {
   secondaryPool?: string | null
   secondaryIp?: string | null
   secondaryNetwork?: string | null
+  secondaryEndpointIp?: string | null
   cpuMillis: number
   memoryBytes: bigint | number
   pidsLimit: number
@@ -569,6 +583,7 @@ export type ContainerUpdateInput = {
   secondaryPool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryNetwork?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  secondaryEndpointIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cpuMillis?: Prisma.IntFieldUpdateOperationsInput | number
   memoryBytes?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   pidsLimit?: Prisma.IntFieldUpdateOperationsInput | number
@@ -596,6 +611,7 @@ export type ContainerUncheckedUpdateInput = {
   secondaryPool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryNetwork?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  secondaryEndpointIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cpuMillis?: Prisma.IntFieldUpdateOperationsInput | number
   memoryBytes?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   pidsLimit?: Prisma.IntFieldUpdateOperationsInput | number
@@ -623,6 +639,7 @@ export type ContainerCreateManyInput = {
   secondaryPool?: string | null
   secondaryIp?: string | null
   secondaryNetwork?: string | null
+  secondaryEndpointIp?: string | null
   cpuMillis: number
   memoryBytes: bigint | number
   pidsLimit: number
@@ -650,6 +667,7 @@ export type ContainerUpdateManyMutationInput = {
   secondaryPool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryNetwork?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  secondaryEndpointIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cpuMillis?: Prisma.IntFieldUpdateOperationsInput | number
   memoryBytes?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   pidsLimit?: Prisma.IntFieldUpdateOperationsInput | number
@@ -677,6 +695,7 @@ export type ContainerUncheckedUpdateManyInput = {
   secondaryPool?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   secondaryNetwork?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  secondaryEndpointIp?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cpuMillis?: Prisma.IntFieldUpdateOperationsInput | number
   memoryBytes?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   pidsLimit?: Prisma.IntFieldUpdateOperationsInput | number
@@ -704,6 +723,7 @@ export type ContainerCountOrderByAggregateInput = {
   secondaryPool?: Prisma.SortOrder
   secondaryIp?: Prisma.SortOrder
   secondaryNetwork?: Prisma.SortOrder
+  secondaryEndpointIp?: Prisma.SortOrder
   cpuMillis?: Prisma.SortOrder
   memoryBytes?: Prisma.SortOrder
   pidsLimit?: Prisma.SortOrder
@@ -738,6 +758,7 @@ export type ContainerMaxOrderByAggregateInput = {
   secondaryPool?: Prisma.SortOrder
   secondaryIp?: Prisma.SortOrder
   secondaryNetwork?: Prisma.SortOrder
+  secondaryEndpointIp?: Prisma.SortOrder
   cpuMillis?: Prisma.SortOrder
   memoryBytes?: Prisma.SortOrder
   pidsLimit?: Prisma.SortOrder
@@ -765,6 +786,7 @@ export type ContainerMinOrderByAggregateInput = {
   secondaryPool?: Prisma.SortOrder
   secondaryIp?: Prisma.SortOrder
   secondaryNetwork?: Prisma.SortOrder
+  secondaryEndpointIp?: Prisma.SortOrder
   cpuMillis?: Prisma.SortOrder
   memoryBytes?: Prisma.SortOrder
   pidsLimit?: Prisma.SortOrder
@@ -801,6 +823,7 @@ export type ContainerSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   secondaryPool?: boolean
   secondaryIp?: boolean
   secondaryNetwork?: boolean
+  secondaryEndpointIp?: boolean
   cpuMillis?: boolean
   memoryBytes?: boolean
   pidsLimit?: boolean
@@ -828,6 +851,7 @@ export type ContainerSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   secondaryPool?: boolean
   secondaryIp?: boolean
   secondaryNetwork?: boolean
+  secondaryEndpointIp?: boolean
   cpuMillis?: boolean
   memoryBytes?: boolean
   pidsLimit?: boolean
@@ -855,6 +879,7 @@ export type ContainerSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   secondaryPool?: boolean
   secondaryIp?: boolean
   secondaryNetwork?: boolean
+  secondaryEndpointIp?: boolean
   cpuMillis?: boolean
   memoryBytes?: boolean
   pidsLimit?: boolean
@@ -882,6 +907,7 @@ export type ContainerSelectScalar = {
   secondaryPool?: boolean
   secondaryIp?: boolean
   secondaryNetwork?: boolean
+  secondaryEndpointIp?: boolean
   cpuMillis?: boolean
   memoryBytes?: boolean
   pidsLimit?: boolean
@@ -895,7 +921,7 @@ export type ContainerSelectScalar = {
   updatedAt?: boolean
 }
 
-export type ContainerOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "node" | "owner" | "image" | "state" | "dockerId" | "pool" | "ip" | "mac" | "secondaryPool" | "secondaryIp" | "secondaryNetwork" | "cpuMillis" | "memoryBytes" | "pidsLimit" | "operationId" | "admissionId" | "itemIndex" | "error" | "createdAt" | "startedAt" | "removedAt" | "updatedAt", ExtArgs["result"]["container"]>
+export type ContainerOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "node" | "owner" | "image" | "state" | "dockerId" | "pool" | "ip" | "mac" | "secondaryPool" | "secondaryIp" | "secondaryNetwork" | "secondaryEndpointIp" | "cpuMillis" | "memoryBytes" | "pidsLimit" | "operationId" | "admissionId" | "itemIndex" | "error" | "createdAt" | "startedAt" | "removedAt" | "updatedAt", ExtArgs["result"]["container"]>
 
 export type $ContainerPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Container"
@@ -914,6 +940,11 @@ export type $ContainerPayload<ExtArgs extends runtime.Types.Extensions.InternalA
     secondaryPool: string | null
     secondaryIp: string | null
     secondaryNetwork: string | null
+    /**
+     * The address Docker gave eth1's endpoint when the interface was moved out of its network's subnet
+     * (set inside the container); still held so that no other container on the node gets it.
+     */
+    secondaryEndpointIp: string | null
     cpuMillis: number
     memoryBytes: bigint
     pidsLimit: number
@@ -1364,6 +1395,7 @@ export interface ContainerFieldRefs {
   readonly secondaryPool: Prisma.FieldRef<"Container", 'String'>
   readonly secondaryIp: Prisma.FieldRef<"Container", 'String'>
   readonly secondaryNetwork: Prisma.FieldRef<"Container", 'String'>
+  readonly secondaryEndpointIp: Prisma.FieldRef<"Container", 'String'>
   readonly cpuMillis: Prisma.FieldRef<"Container", 'Int'>
   readonly memoryBytes: Prisma.FieldRef<"Container", 'BigInt'>
   readonly pidsLimit: Prisma.FieldRef<"Container", 'Int'>

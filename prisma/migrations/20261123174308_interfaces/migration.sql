@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "provisioning"."container" ADD COLUMN     "secondary_endpoint_ip" TEXT;
