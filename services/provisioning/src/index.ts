@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServiceFactory, ServiceModule } from '@testbed/kit';
 import type { ProvisioningConfig } from './config';
 import { NodeDockers } from './docker/node-dockers';
+import { provisioningMetrics } from './metrics';
 import { NodeDocker } from './docker/node-docker';
 import { provisioningRoutes } from './http/routes';
 import { imageRoutes } from './http/image-routes';
@@ -28,7 +29,11 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     logger: deps.logger,
     source: deps.source,
     config,
-    dockers: new NodeDockers(config.PROVISIONING_DOCKER_TIMEOUT_MS, config.PROVISIONING_TLS_SECRETS_DIR),
+    dockers: new NodeDockers(
+      config.PROVISIONING_DOCKER_TIMEOUT_MS,
+      config.PROVISIONING_TLS_SECRETS_DIR,
+      provisioningMetrics(deps.metrics, deps.db).observeDockerCall,
+    ),
     workerId: `${deps.source}-${randomUUID()}`,
     // Called only by bus handlers and tasks, after `runner` below exists.
     kick: (id) => runner.kick(id),

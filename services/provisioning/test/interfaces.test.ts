@@ -245,3 +245,13 @@ test('a user-defined network: created on the node, attached to, refused removal 
   });
   expect(unknownPool.status).toBe(422);
 });
+
+test('metrics: containers by node and state, operations by kind, node health, Docker call latency', async () => {
+  const text = await (await fetch(`${host.url}/metrics`)).text();
+  expect(text).toMatch(/provisioning_containers\{node="node1",state="running"\} [1-9]/);
+  expect(text).toMatch(/provisioning_operations\{kind="interface.move",state="succeeded"\} [1-9]/);
+  expect(text).toMatch(/provisioning_node_up\{node="node1"\} 1/);
+  expect(text).toMatch(
+    /provisioning_docker_call_seconds_count\{node="node1",call="create container",outcome="ok"\} [1-9]/,
+  );
+});

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { dockerClientFor, type NodeEndpoint } from './node-client';
 import { DockerCallError, isNotFound, withDeadline } from './deadline';
 import { authorizedKeysTar } from './tar';
+import type { DockerCallObserver } from '../metrics';
 
 /** Labels on everything the platform owns on a daemon. */
 export const LABELS = {
@@ -84,6 +85,7 @@ export class NodeDocker {
   constructor(
     readonly endpoint: NodeEndpoint,
     readonly timeoutMs = 30_000,
+    private readonly observe?: DockerCallObserver,
   ) {
     this.docker = dockerClientFor(endpoint, timeoutMs);
   }
@@ -100,7 +102,19 @@ export class NodeDocker {
     } catch (err) {
       return Promise.reject(DockerCallError.of(this.node, what, err));
     }
-    return withDeadline(this.node, what, ms, started);
+    const observe = this.observe;
+    if (!observe) return withDeadline(this.node, what, ms, started);
+    // The metric's label is the kind of call ("create container"), never the name in it.
+    const kind = what.split(' ').slice(0, 2).join(' ');
+    const t0 = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
+    return withDeadline(this.node, what, ms, started).then(
+      (v) => (observe(this.node, kind, seconds(), true), v),
+      (err: unknown) => {
+        observe(this.node, kind, seconds(), false);
+        throw err;
+      },
+    );
   }
 
   async health(): Promise<{ version: string; apiVersion: string }> {

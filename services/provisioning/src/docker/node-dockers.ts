@@ -2,6 +2,7 @@ import path from 'node:path';
 import { NodeDocker } from './node-docker';
 import type { NodeEndpoint } from './node-client';
 import type { NodeRecord } from '../store/node-store';
+import type { DockerCallObserver } from '../metrics';
 
 /** One NodeDocker per node, rebuilt when the node's endpoint changes. */
 export class NodeDockers {
@@ -10,6 +11,7 @@ export class NodeDockers {
   constructor(
     private readonly timeoutMs: number,
     private readonly secretsDir: string,
+    private readonly observe?: DockerCallObserver,
   ) {}
 
   endpointOf(node: NodeRecord): NodeEndpoint {
@@ -31,7 +33,7 @@ export class NodeDockers {
     const key = JSON.stringify(endpoint);
     const cached = this.clients.get(node.name);
     if (cached?.key === key) return cached.docker;
-    const docker = new NodeDocker(endpoint, this.timeoutMs);
+    const docker = new NodeDocker(endpoint, this.timeoutMs, this.observe);
     this.clients.set(node.name, { key, docker });
     return docker;
   }

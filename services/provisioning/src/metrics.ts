@@ -1,0 +1,63 @@
+import { Gauge, Histogram, type Registry } from 'prom-client';
+import type { Database } from '@testbed/kit';
+
+/** What a NodeDocker reports of each Docker call: which node, which call, how long, how it ended. */
+export type DockerCallObserver = (node: string, call: string, seconds: number, ok: boolean) => void;
+
+/**
+ * provisioning's metrics: containers and operations by state and nodes' health are read from the
+ * database at scrape time (any replica answers the same), Docker call latency as it happens.
+ */
+export function provisioningMetrics(
+  registry: Registry,
+  db: Database,
+): { observeDockerCall: DockerCallObserver } {
+  new Gauge({
+    name: 'provisioning_containers',
+    help: 'Containers the platform records, by node and state (removed ones left out)',
+    labelNames: ['node', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await db.prisma.container.groupBy({
+        by: ['node', 'state'],
+        where: { removedAt: null },
+        _count: { _all: true },
+      });
+      for (const r of rows) this.set({ node: r.node, state: r.state }, r._count._all);
+    },
+  });
+  new Gauge({
+    name: 'provisioning_operations',
+    help: 'Operations by kind and state',
+    labelNames: ['kind', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await db.prisma.operation.groupBy({ by: ['kind', 'state'], _count: { _all: true } });
+      for (const r of rows) this.set({ kind: r.kind, state: r.state }, r._count._all);
+    },
+  });
+  new Gauge({
+    name: 'provisioning_node_up',
+    help: '1 when the node’s daemon answered the last health check, else 0',
+    labelNames: ['node'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const nodes = await db.prisma.node.findMany({ select: { name: true, healthState: true } });
+      for (const n of nodes) this.set({ node: n.name }, n.healthState === 'up' ? 1 : 0);
+    },
+  });
+  const calls = new Histogram({
+    name: 'provisioning_docker_call_seconds',
+    help: 'Duration of calls to the nodes’ Docker daemons',
+    labelNames: ['node', 'call', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return {
+    observeDockerCall: (node, call, seconds, ok) =>
+      calls.observe({ node, call, outcome: ok ? 'ok' : 'error' }, seconds),
+  };
+}
