@@ -21,6 +21,8 @@ export interface KafkaConsumerGroupOptions {
   fromBeginning?: boolean;
   /** start() fails if the group is not joined by then (default 30 s). */
   joinTimeoutMs?: number;
+  /** How long the broker waits for a silent member before giving its partitions to others. */
+  sessionTimeoutMs?: number;
   /** Prefix of the physical topic and group names (see kafka-namespace.ts). */
   namespace?: string;
 }
@@ -51,6 +53,10 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
     // A fetch long-polls this long when the topic is idle, and disconnect() waits for it: a short
     // wait keeps shutdown quick at the cost of an idle fetch per second.
     maxWaitTimeInMs: 1_000,
+    // A process killed without leaving its group holds its partitions until this passes, and its
+    // replacement cannot join before: KafkaJS's 30 s default made every restart wait that long.
+    sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: 1_000,
   });
   let joined = false;
   let crashed: Error | undefined;

@@ -1,0 +1,180 @@
+/**
+ * Issue 5, must show: a batch of 30 spread over node1..node3 through the saga on the rig's
+ * Postgres and Kafka: every item runs with its name and its address of the ascending block
+ * (seen on eth0 inside the container), ipam has each address bound, quota counts 30 containers;
+ * deleting the batch removes them all and gives the addresses and the usage back.
+ * Addresses 10.64.99.10-49 belong to this file alone; nothing is sent to them.
+ */
+import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
+import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
+import { randomSuffix } from '../../../test/support/rig';
+import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import { NodeDocker } from '../src/docker/node-docker';
+import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+
+jest.setTimeout(300_000);
+
+const NODES = ['node1', 'node2', 'node3'];
+const BASE = '10.64.99.10';
+const COUNT = 30;
+const platform = testPlatform();
+// Docker names are unique per daemon: a prefix of this run's own keeps concurrent files apart.
+const prefix = `tri-${randomSuffix()}`;
+const user = 'dana';
+const dockers = Object.fromEntries(NODES.map((n) => [n, new NodeDocker(rigEndpoint(n), 30_000)]));
+let host: TestHost;
+
+const op = (path: string, init?: RequestInit) => host.call('operator', 'operator', path, init);
+const addressAt = (i: number) => `10.64.99.${10 + i}`;
+
+type Item = { name: string; node: string; ip: string; state: string; containerId: string };
+type Operation = { id: string; state: string; error: unknown; items: Item[]; request: { batchId: string } };
+type Allocation = { ip: string; state: string; containerId: string | null };
+type Usage = { containers: { inUse: number; held: number }; addresses: { inUse: number; held: number } };
+
+const allocations = async (state?: 'held' | 'bound') =>
+  (
+    (await (
+      await op(`/v1/pools/experiment/allocations?limit=500${state ? `&state=${state}` : ''}`)
+    ).json()) as { items: Allocation[] }
+  ).items;
+const usage = async () => (await (await op(`/v1/users/${user}/usage`)).json()) as Usage;
+const owned = async () => (await Promise.all(NODES.map((n) => dockers[n]!.listOwned(platform)))).flat();
+
+beforeAll(async () => {
+  host = await startTestHost({
+    name: 'provisioning-batch3',
+    database: 'postgres',
+    bus: 'kafka',
+    modules: (deps) => [
+      createIpamService({
+        ...deps,
+        source: 'ipam',
+        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.10-10.64.99.49' },
+      }),
+      createQuotaService({
+        ...deps,
+        source: 'quota',
+        // The default limits (10 containers, 20 addresses) would refuse a batch of 30.
+        config: {
+          ...defaultQuotaConfig,
+          QUOTA_ENFORCE_RESERVATIONS: false,
+          QUOTA_MAX_CONTAINERS: 40,
+          QUOTA_MAX_ADDRESSES: 40,
+          QUOTA_MAX_CPU_MILLIS: 40 * 100,
+        },
+      }),
+      createProvisioningService({
+        ...deps,
+        source: 'provisioning',
+        config: { ...defaultProvisioningConfig, PROVISIONING_PLATFORM_ID: platform },
+      }),
+    ],
+  });
+  for (const n of NODES) {
+    const e = rigEndpoint(n);
+    const res = await op('/v1/nodes', {
+      method: 'POST',
+      body: JSON.stringify({ name: n, dockerHost: e.dockerHost, tls: e.tls, macvlanParent: e.macvlanParent }),
+    });
+    expect(res.status).toBe(201);
+  }
+  // quota learns the nodes from provisioning's node.registered over Kafka: an unknown node is refused.
+  await eventually(
+    async () =>
+      (
+        await host.db.prisma.$queryRaw<
+          unknown[]
+        >`SELECT 1 FROM quota.node WHERE name IN ('node1','node2','node3')`
+      ).length === NODES.length,
+    60_000,
+    'quota to learn node1..node3',
+  );
+});
+
+afterAll(async () => {
+  await host?.stop();
+  for (const d of Object.values(dockers)) {
+    for (const c of await d.listOwned(platform)) await d.remove(c.dockerId, true);
+  }
+});
+
+test('a batch of 30 over three nodes runs with ascending addresses, bound in ipam and counted by quota; deleting it gives everything back', async () => {
+  const t0 = Date.now();
+  const res = await host.call(user, 'user', '/v1/batches', {
+    method: 'POST',
+    headers: { prefer: 'wait=120' },
+    body: JSON.stringify({
+      namePrefix: prefix,
+      count: COUNT,
+      image: 'testbed/busybox',
+      nodes: NODES,
+      baseIp: BASE,
+      placement: 'spread',
+    }),
+  });
+  const operation = (await res.json()) as Operation;
+  console.log(`batch of ${COUNT} over ${NODES.length} nodes: ${operation.state} after ${Date.now() - t0} ms`);
+  expect(res.status).toBe(201);
+  expect(operation).toMatchObject({ state: 'succeeded', error: null });
+  expect(operation.items).toHaveLength(COUNT);
+  operation.items.forEach((item, i) => {
+    expect(item).toMatchObject({
+      name: `${prefix}-${i + 1}`,
+      node: NODES[i % NODES.length],
+      ip: addressAt(i),
+      state: 'running',
+    });
+  });
+
+  // Inside each container, eth0 carries the address the item was given.
+  const onNodes = new Map((await owned()).map((c) => [c.containerId, c]));
+  for (const item of operation.items) {
+    const c = onNodes.get(item.containerId);
+    expect(c).toMatchObject({ name: item.name, state: 'running' });
+    const r = await dockers[item.node]!.exec(c!.dockerId, ['ip', '-4', 'addr', 'show', 'dev', 'eth0']);
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toContain(`inet ${item.ip}/23 `);
+  }
+
+  // container.started reaches ipam and quota over Kafka after the operation ends: wait for it.
+  const bound = await eventually(
+    async () => {
+      const b = await allocations('bound');
+      return b.length === COUNT ? b : undefined;
+    },
+    60_000,
+    `${COUNT} bound addresses`,
+  );
+  expect(bound.map((a) => [a.ip, a.containerId])).toEqual(
+    operation.items.map((item) => [item.ip, item.containerId]),
+  );
+  expect(await allocations('held')).toEqual([]);
+  const used = await eventually(
+    async () => {
+      const u = await usage();
+      return u.containers.inUse === COUNT ? u : undefined;
+    },
+    60_000,
+    `${user}'s usage to show ${COUNT} containers`,
+  );
+  expect(used.containers).toMatchObject({ inUse: COUNT, held: 0 });
+  expect(used.addresses).toMatchObject({ inUse: COUNT, held: 0 });
+
+  const del = await host.call(user, 'user', `/v1/batches/${operation.request.batchId}`, { method: 'DELETE' });
+  expect(del.status).toBe(200);
+  expect(await del.json()).toEqual({ removed: COUNT, errors: [] });
+  expect(await owned()).toEqual([]);
+  await eventually(async () => (await allocations()).length === 0, 60_000, 'every address released');
+  const after = await eventually(
+    async () => {
+      const u = await usage();
+      return u.containers.inUse === 0 ? u : undefined;
+    },
+    60_000,
+    `${user}'s usage back to 0`,
+  );
+  expect(after.containers).toMatchObject({ inUse: 0, held: 0 });
+  expect(after.addresses).toMatchObject({ inUse: 0, held: 0 });
+});
