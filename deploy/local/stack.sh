@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local test rig: Postgres, Kafka and three Docker daemons (testbed nodes) on this machine.
+# The local test rig: Postgres, Kafka, three Docker daemons (testbed nodes) and an image registry
+# on this machine.
 #
 #   bash deploy/local/stack.sh up       install what is missing, start everything, write .env
 #   bash deploy/local/stack.sh down     stop everything the rig started (data and caches stay)
@@ -20,6 +21,8 @@ source "$LIB_DIR/kafka.sh"
 source "$LIB_DIR/tls.sh"
 # shellcheck source=lib/nodes.sh
 source "$LIB_DIR/nodes.sh"
+# shellcheck source=lib/registry.sh
+source "$LIB_DIR/registry.sh"
 # shellcheck source=lib/images.sh
 source "$LIB_DIR/images.sh"
 # shellcheck source=lib/envfile.sh
@@ -53,6 +56,7 @@ install_prereqs() {
   [[ -x /usr/sbin/dockerd && -x /usr/bin/containerd && -x /usr/sbin/runc ]] || pkgs+=(docker.io containerd runc)
   [[ -s $BUSYBOX_TAR ]] || pkgs+=(busybox-static)
   [[ -s $DEBIAN_SSH_TAR ]] || pkgs+=(debootstrap)
+  [[ -x $REGISTRY_BIN ]] || pkgs+=(docker-registry)
   ensure_pkgs "${pkgs[@]}"
 }
 
@@ -65,6 +69,7 @@ cmd_up() {
   nodes_install
   pg_up
   kafka_up
+  registry_up
   tls_up
   for n in "${NODES[@]}"; do node_up "$n"; done
   images_up
@@ -77,6 +82,7 @@ cmd_down() {
   t0=$(now_ms)
   take_lock
   for n in "${NODES[@]}"; do node_down "$n"; done
+  registry_down
   kafka_down
   pg_down
   log "down: done ($(elapsed_since "$t0"))"
@@ -86,6 +92,7 @@ cmd_status() {
   local failed=0 n
   pg_status || failed=1
   kafka_status || failed=1
+  registry_status || failed=1
   for n in "${NODES[@]}"; do node_status "$n" || failed=1; done
   if ((failed == 0)); then images_status || failed=1; fi
   if [[ -f $ENV_FILE ]]; then

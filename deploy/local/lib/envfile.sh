@@ -7,6 +7,7 @@ env_contents() {
   printf '# written by deploy/local/stack.sh: the local test rig (see deploy/local/README.md)\n'
   printf 'DATABASE_URL=postgresql://%s:%s@127.0.0.1:%s/%s\n' "$PG_USER" "$PG_PASSWORD" "$PG_PORT" "$PG_DB"
   printf 'KAFKA_BROKERS=127.0.0.1:%s\n' "$KAFKA_PORT"
+  printf 'TESTBED_REGISTRY=%s\n' "$REGISTRY_ADDR"
   printf 'TESTBED_NODES=%s\n' "$(
     IFS=,
     printf '%s' "${NODES[*]/#/node}"

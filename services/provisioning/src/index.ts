@@ -12,6 +12,7 @@ import { ProvisionRunner } from './use-cases/runner';
 import { checkNodesHealth, nodesFromEnv, registerNodeFromConfig } from './use-cases/nodes';
 import { DockerEventWatchers, reconcile } from './use-cases/drift';
 import { expirePendingSagas } from './use-cases/saga';
+import { imageOperationsTask } from './use-cases/images';
 import { InterfaceRunner, resumeInterfaceOperations } from './use-cases/interfaces';
 import { pendingOlderThan, unclaimedRunning } from './store/operation-store';
 import type { ProvisioningContext } from './use-cases/context';
@@ -48,6 +49,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     routes: [...provisioningRoutes(ctx), ...imageRoutes(ctx), ...interfaceRoutes(ctx)],
     subscriptions: provisioningSubscriptions(ctx),
     leaderTasks: [
+      imageOperationsTask(ctx),
       {
         name: 'provisioning-node-health',
         intervalMs: config.PROVISIONING_HEALTH_INTERVAL_MS,
