@@ -246,6 +246,42 @@ test('a user-defined network: created on the node, attached to, refused removal 
   expect(unknownPool.status).toBe(422);
 });
 
+test('secondary at creation: the container runs, then eth1 is attached as its own operation; a bad one is a 422', async () => {
+  const bad = await carol('/v1/containers', {
+    method: 'POST',
+    ...json({
+      node: 'node1',
+      name: `if-bad2-${platform}`,
+      image: 'testbed/busybox',
+      secondary: { network: 'nowhere' },
+    }),
+  });
+  expect(bad.status).toBe(422);
+  expect(((await bad.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe(
+    'body.secondary.network',
+  );
+
+  const res = await carol('/v1/containers', {
+    method: 'POST',
+    headers: { prefer: 'wait=90' },
+    ...json({ node: 'node1', name: `if-new-${platform}`, image: 'testbed/busybox', secondary: {} }),
+  });
+  const created = (await res.json()) as { state: string; items: { containerId: string }[] };
+  expect(created.state).toBe('succeeded');
+  const id = created.items[0]!.containerId;
+  const eth1 = await eventually(
+    async () => {
+      const c = (await (await carol(`/v1/containers/${id}`)).json()) as { interfaces: Interface[] };
+      return c.interfaces.find((i) => i.name === 'eth1');
+    },
+    30_000,
+    'eth1 attached after creation',
+  );
+  expect(eth1.pool).toBe('secondary');
+  const dockerId = (await node1.listOwned(platform)).find((c) => c.containerId === id)!.dockerId;
+  expect(await eth1Addresses(dockerId)).toEqual([`${eth1.ip}/24`]);
+});
+
 test('metrics: containers by node and state, operations by kind, node health, Docker call latency', async () => {
   const text = await (await fetch(`${host.url}/metrics`)).text();
   expect(text).toMatch(/provisioning_containers\{node="node1",state="running"\} [1-9]/);

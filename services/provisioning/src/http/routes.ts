@@ -54,6 +54,7 @@ import { listOperations, type OperationRecord } from '../store/operation-store';
 import type { NodeRecord } from '../store/node-store';
 import type { ProvisioningContext } from '../use-cases/context';
 import { answerOperation } from './answer-operation';
+import { checkSecondary } from '../use-cases/interfaces';
 
 export function nodeView(n: NodeRecord): z.infer<typeof nodeAnswer> {
   return {
@@ -209,11 +210,7 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
         201: { description: 'finished', schema: operationAnswer },
       },
       handler: async ({ body, principal, req }) => {
-        if (body.secondary)
-          throw InvalidError.field(
-            'body.secondary',
-            'attach the second interface once the container runs: POST /v1/containers/{id}/interfaces',
-          );
+        if (body.secondary) await checkSecondary(ctx, body.node, body.secondary);
         const req_: ProvisionRequest = {
           kind: 'container.create',
           owner: principal.subject,
@@ -228,6 +225,7 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
             sshPublicKeys: body.sshPublicKeys,
             ...(body.env ? { env: body.env } : {}),
             ...(body.command ? { command: body.command } : {}),
+            ...(body.secondary ? { secondary: body.secondary } : {}),
           },
           idempotencyKey: idem(principal, req.header('idempotency-key')),
         };

@@ -53,7 +53,9 @@ export const containerBody = z.object({
   ip: ipv4.optional(),
   ...limits,
   sshPublicKeys: z.array(sshKey).max(32).default([]),
-  secondary: z.object({ pool: z.string().optional() }).optional(),
+  secondary: z
+    .object({ pool: z.string().min(1).optional(), network: z.string().min(1).optional() })
+    .optional(),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
   command: z.array(z.string()).min(1).max(256).optional(),
 });

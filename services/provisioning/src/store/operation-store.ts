@@ -27,6 +27,8 @@ export interface Saga {
     sshPublicKeys: string[];
     env?: Record<string, string>;
     command?: string[];
+    /** Attach eth1 once the container runs (`secondary` of POST /v1/containers). */
+    secondary?: { pool?: string; network?: string };
   };
 }
 

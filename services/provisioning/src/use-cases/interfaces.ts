@@ -72,6 +72,28 @@ async function attachTarget(
   return { pool, network: ctx.config.PROVISIONING_SECONDARY_NETWORK_NAME };
 }
 
+/** Checks `secondary` of a create request up front, so that a bad one is a 422, not a later failed attach. */
+export async function checkSecondary(
+  ctx: ProvisioningContext,
+  nodeName: string,
+  body: { pool?: string; network?: string },
+): Promise<void> {
+  await ctx.db.prisma.$transaction(async (tx) => {
+    const node = await findNode(tx, nodeName);
+    if (!node) return; // the saga names an unknown node itself
+    try {
+      await attachTarget(ctx, tx, node, body);
+    } catch (err) {
+      if (err instanceof InvalidError)
+        throw InvalidError.field(
+          err.errors[0]!.path.replace(/^body\./, 'body.secondary.'),
+          err.errors[0]!.message,
+        );
+      throw err;
+    }
+  });
+}
+
 /** The pool of a network: the node's secondary pool for the default one, the network's own otherwise. */
 async function poolOfNetwork(tx: Tx, node: NodeRecord, network: string, ctx: ProvisioningContext) {
   if (network === ctx.config.PROVISIONING_SECONDARY_NETWORK_NAME) return node.secondaryPool;

@@ -17,6 +17,7 @@ import {
 } from '../store/operation-store';
 import { announceOperation, command, isTerminal } from './saga';
 import { ensureNodeNetwork } from './nodes';
+import { startInterfaceOperation } from './interfaces';
 import type { ProvisioningContext } from './context';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -193,7 +194,7 @@ export class ProvisionRunner {
             ...(op.saga.spec.command ? { command: op.saga.spec.command } : {}),
           });
         }
-        await ctx.db.prisma.$transaction(async (tx) => {
+        const started = await ctx.db.prisma.$transaction(async (tx) => {
           const row = await updateContainer(tx, c.id, {
             state: 'running',
             dockerId: made.dockerId,
@@ -201,7 +202,15 @@ export class ProvisionRunner {
             startedAt: ctx.clock.now(),
           });
           await emitContainerEvent(ctx, tx, provisioningEventTypes.containerStarted, row, startedEvent(row));
+          return row;
         });
+        // A second interface asked for at creation is its own operation once the container runs:
+        // its address comes from ipam like any attach, and its failure leaves the container as it is.
+        const secondary = op.saga.spec.secondary;
+        if (secondary && !started.secondaryIp)
+          await startInterfaceOperation(ctx, started, 'interface.attach', secondary).catch((err: unknown) =>
+            ctx.logger.warn({ err, containerId: c.id }, 'second interface not attached'),
+          );
       } catch (err) {
         await this.failItems([c], messageOf(err));
       }
