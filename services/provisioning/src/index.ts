@@ -55,7 +55,13 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
         intervalMs: config.PROVISIONING_HEALTH_INTERVAL_MS,
         run: () => checkNodesHealth(ctx),
       },
-      { name: 'provisioning-docker-events', intervalMs: 1000, run: () => watchers.ensure() },
+      {
+        name: 'provisioning-docker-events',
+        intervalMs: 1000,
+        run: () => watchers.ensure(),
+        // Another replica leads now and watches the daemons: close this one's streams.
+        whenNotLeader: () => watchers.stop(),
+      },
       {
         name: 'provisioning-reconcile',
         intervalMs: config.PROVISIONING_RECONCILE_INTERVAL_MS,

@@ -6,6 +6,11 @@ export interface PeriodicTask {
   intervalMs: number;
   /** Each run gets this long before the next tick treats it as stuck and logs it. */
   run(): Promise<void>;
+  /**
+   * Called at each tick while this replica does not lead: lets go of what the task holds open
+   * between runs (streams, watches), so that a replica that lost its lease stops acting on it.
+   */
+  whenNotLeader?(): void;
 }
 
 /**
@@ -21,7 +26,15 @@ export function startPeriodicTasks(
   const running = new Map<string, Promise<void>>();
   for (const task of tasks) {
     const tick = () => {
-      if (!leader.isLeader() || running.has(task.name)) return;
+      if (!leader.isLeader()) {
+        try {
+          task.whenNotLeader?.();
+        } catch (err) {
+          logger.error({ err, task: task.name }, 'periodic task failed to stand down');
+        }
+        return;
+      }
+      if (running.has(task.name)) return;
       const run = task
         .run()
         .catch((err: unknown) => logger.error({ err, task: task.name }, 'periodic task failed'))
