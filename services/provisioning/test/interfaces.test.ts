@@ -28,6 +28,11 @@ async function bound(pool: string): Promise<Allocation[]> {
   const res = await op(`/v1/pools/${pool}/allocations?state=bound&limit=500`);
   return ((await res.json()) as { items: Allocation[] }).items;
 }
+/** The addresses quota counts for carol's running containers. */
+async function addressesInUse(): Promise<number> {
+  const res = await op('/v1/users/carol/usage');
+  return ((await res.json()) as { addresses: { inUse: number } }).addresses.inUse;
+}
 const boundTo = async (pool: string, containerId: string) =>
   (await bound(pool)).filter((a) => a.containerId === containerId).map((a) => a.ip);
 
@@ -110,6 +115,11 @@ afterAll(async () => {
 test('attach gives eth1 a secondary address; moving it shows the new address inside; detach removes eth1; ipam follows', async () => {
   const c = await createContainer('if');
   expect(await eth1Addresses(c.dockerId)).toBeNull();
+  const addressesBefore = await eventually(
+    async () => (await addressesInUse()) || undefined,
+    10_000,
+    'usage',
+  );
 
   // Attach: eth1 with the next free secondary address, bound to the container in ipam.
   const attached = await carol(`/v1/containers/${c.id}/interfaces`, { method: 'POST', ...json({}) });
@@ -124,6 +134,8 @@ test('attach gives eth1 a secondary address; moving it shows the new address ins
     ['eth0', c.ip],
     ['eth1', eth1.ip],
   ]);
+
+  await eventually(async () => (await addressesInUse()) === addressesBefore + 1, 10_000, 'quota counts eth1');
 
   // A second attach is refused while eth1 exists.
   expect((await carol(`/v1/containers/${c.id}/interfaces`, { method: 'POST', ...json({}) })).status).toBe(
@@ -145,8 +157,9 @@ test('attach gives eth1 a secondary address; moving it shows the new address ins
     10_000,
     'the moved address bound',
   );
-  // Docker's endpoint keeps the address it gave, so the platform keeps it held too.
+  // Docker's endpoint keeps the address it gave, so the platform keeps it held (and counted) too.
   expect(await boundTo('secondary', c.id)).toEqual([eth1.ip]);
+  await eventually(async () => (await addressesInUse()) === addressesBefore + 2, 10_000, 'quota counts both');
 
   // Back into the secondary pool at another address: Docker reconnects with it; both old ones go.
   const back = await carol(`/v1/containers/${c.id}/interfaces/eth1`, {
@@ -169,6 +182,7 @@ test('attach gives eth1 a secondary address; moving it shows the new address ins
   expect(await eth1Addresses(c.dockerId)).toBeNull();
   await eventually(async () => (await boundTo('secondary', c.id)).length === 0, 10_000, 'eth1 released');
   expect(await boundTo('experiment', c.id)).toEqual([c.ip]);
+  await eventually(async () => (await addressesInUse()) === addressesBefore, 10_000, 'quota back');
   const after = (await (await carol(`/v1/containers/${c.id}`)).json()) as { interfaces: Interface[] };
   expect(after.interfaces.map((i) => i.name)).toEqual(['eth0']);
 });

@@ -27,6 +27,8 @@ export const reservationEventTypes = {
 export const provisioningEventTypes = {
   containerStarted: 'container.started',
   containerRemoved: 'container.removed',
+  interfaceAttached: 'container.interface.attached',
+  interfaceDetached: 'container.interface.detached',
   nodeRegistered: 'node.registered',
   nodeRemoved: 'node.removed',
 } as const;
@@ -66,6 +68,12 @@ export const containerStarted = z.object({
 });
 
 export const containerRemoved = z.object({ containerId: z.string().min(1) });
+
+/** provisioning's `container.interface.attached` / `.detached`: the addresses a second interface took or gave back. */
+export const interfaceChange = z.object({
+  containerId: z.string().min(1),
+  interfaces: z.array(z.object({ ip: z.string() })).min(1),
+});
 
 /** provisioning's `node.registered` / `node.removed`. */
 export const nodeEvent = z.object({ name: z.string().min(1).max(63) });

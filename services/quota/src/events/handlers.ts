@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { nonRetriable, type CloudEvent, type Subscription, type Tx } from '@testbed/kit';
 import {
   admit,
+  containerAddressesChanged,
   containerRemoved,
   containerStarted,
   rejectRequest,
@@ -12,6 +13,7 @@ import type { QuotaContext } from '../use-cases/context';
 import {
   containerRemoved as containerRemovedData,
   containerStarted as containerStartedData,
+  interfaceChange,
   nodeEvent,
   PROVISIONING_EVENTS,
   provisioningEventTypes,
@@ -60,6 +62,14 @@ function handlersOf(
       containerStarted(ctx, dataOf(containerStartedData, e), tx),
     [provisioningEventTypes.containerRemoved]: (e, tx) =>
       containerRemoved(ctx, dataOf(containerRemovedData, e).containerId, tx),
+    [provisioningEventTypes.interfaceAttached]: (e, tx) => {
+      const d = dataOf(interfaceChange, e);
+      return containerAddressesChanged(ctx, d.containerId, d.interfaces.length, tx);
+    },
+    [provisioningEventTypes.interfaceDetached]: (e, tx) => {
+      const d = dataOf(interfaceChange, e);
+      return containerAddressesChanged(ctx, d.containerId, -d.interfaces.length, tx);
+    },
     [provisioningEventTypes.nodeRegistered]: (e, tx) => nodeRegistered(ctx, dataOf(nodeEvent, e).name, tx),
     [provisioningEventTypes.nodeRemoved]: (e, tx) => nodeRemoved(ctx, dataOf(nodeEvent, e).name, tx),
   };

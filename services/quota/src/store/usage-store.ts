@@ -99,6 +99,12 @@ export async function insertContainer(tx: Tx, c: ContainerRecord): Promise<void>
   await tx.containerUsage.create({ data: { ...c, memoryBytes: BigInt(c.memoryBytes) } });
 }
 
+/** Adds `delta` to a container's addresses, never below zero; a container not (yet) counted is left alone. */
+export async function changeContainerAddresses(tx: Tx, containerId: string, delta: number): Promise<void> {
+  await tx.$executeRaw`UPDATE quota.container_usage SET addresses = GREATEST(0, addresses + ${delta})
+    WHERE container_id = ${containerId}`;
+}
+
 export async function deleteContainer(tx: Tx, containerId: string): Promise<string | undefined> {
   const row = await tx.containerUsage.findUnique({ where: { containerId }, select: { user: true } });
   if (!row) return undefined;

@@ -12,6 +12,7 @@ import {
 import { findNode } from '../store/node-store';
 import { coveringReservation } from '../store/reservation-store';
 import {
+  changeContainerAddresses,
   containerExists,
   deleteContainer,
   findAdmission,
@@ -190,4 +191,18 @@ export async function containerStarted(ctx: QuotaContext, started: ContainerStar
 
 export async function containerRemoved(_ctx: QuotaContext, containerId: string, tx: Tx): Promise<void> {
   await deleteContainer(tx, containerId);
+}
+
+/**
+ * A second interface took (`delta` > 0) or gave back addresses: the container's usage follows, so
+ * later admissions see them. Counted, not admitted: eth1 is one per container and its addresses
+ * are bounded by the container limit.
+ */
+export async function containerAddressesChanged(
+  _ctx: QuotaContext,
+  containerId: string,
+  delta: number,
+  tx: Tx,
+): Promise<void> {
+  await changeContainerAddresses(tx, containerId, delta);
 }
