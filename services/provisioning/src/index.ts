@@ -12,9 +12,10 @@ import { ProvisionRunner } from './use-cases/runner';
 import { checkNodesHealth, nodesFromEnv, registerNodeFromConfig } from './use-cases/nodes';
 import { DockerEventWatchers, reconcile } from './use-cases/drift';
 import { expirePendingSagas } from './use-cases/saga';
-import { imageOperationsTask } from './use-cases/images';
+import { drainImageOperations, imageOperationsTask } from './use-cases/images';
 import { InterfaceRunner, resumeInterfaceOperations } from './use-cases/interfaces';
-import { pendingOlderThan, unclaimedRunning } from './store/operation-store';
+import { pendingOlderThan, SAGA_KINDS, unclaimedRunning } from './store/operation-store';
+import { staleBefore } from './use-cases/claims';
 import type { ProvisioningContext } from './use-cases/context';
 
 export { provisioningConfigShape, defaultProvisioningConfig, type ProvisioningConfig } from './config';
@@ -75,10 +76,10 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
         name: 'provisioning-saga-resume',
         intervalMs: config.PROVISIONING_RESUME_INTERVAL_MS,
         run: async () => {
-          const now = ctx.clock.now().getTime();
+          const deadline = new Date(ctx.clock.now().getTime() - config.PROVISIONING_SAGA_DEADLINE_MS);
           const { stale, expired } = await ctx.db.prisma.$transaction(async (tx) => ({
-            stale: await unclaimedRunning(tx, new Date(now - config.PROVISIONING_CLAIM_STALE_MS)),
-            expired: await pendingOlderThan(tx, new Date(now - config.PROVISIONING_SAGA_DEADLINE_MS)),
+            stale: await unclaimedRunning(tx, SAGA_KINDS, staleBefore(ctx)),
+            expired: await pendingOlderThan(tx, SAGA_KINDS, deadline),
           }));
           for (const { id } of stale) ctx.kick(id);
           await expirePendingSagas(
@@ -116,7 +117,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     },
     stop: async () => {
       watchers.stop();
-      await Promise.all([runner.drain(), interfaces.drain()]);
+      await Promise.all([runner.drain(), interfaces.drain(), drainImageOperations(ctx)]);
     },
   };
 };

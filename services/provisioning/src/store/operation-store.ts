@@ -86,19 +86,24 @@ export function listOperations(
   }) as unknown as Promise<OperationRecord[]>;
 }
 
-/** Running operations nobody works on (no claim, or a claim older than `staleBefore`). */
-export const unclaimedRunning = (tx: Tx, staleBefore: Date) =>
+/** Running operations of `kinds` nobody works on (no claim, or a claim older than `staleBefore`). */
+export const unclaimedRunning = (tx: Tx, kinds: readonly string[], staleBefore: Date) =>
   tx.operation.findMany({
     where: {
       state: 'running',
-      kind: { in: SAGA_KINDS },
+      kind: { in: [...kinds] },
       OR: [{ claimedAt: null }, { claimedAt: { lt: staleBefore } }],
     },
-    select: { id: true },
+    select: { id: true, createdAt: true },
   });
 
-export const pendingOlderThan = (tx: Tx, before: Date) =>
+/** Renews this worker's claim; a claim another worker took over is left alone. */
+export const renewClaim = (tx: Tx, id: string, workerId: string, now: Date) =>
+  tx.operation.updateMany({ where: { id, state: 'running', claimedBy: workerId }, data: { claimedAt: now } });
+
+/** Pending operations of `kinds` created before `before` (their saga waits for an answer that does not come). */
+export const pendingOlderThan = (tx: Tx, kinds: readonly string[], before: Date) =>
   tx.operation.findMany({
-    where: { state: 'pending', kind: { in: SAGA_KINDS }, createdAt: { lt: before } },
+    where: { state: 'pending', kind: { in: [...kinds] }, createdAt: { lt: before } },
     select: { id: true },
   });

@@ -16,12 +16,14 @@ import {
   findOperation,
   insertOperation,
   lockOperation,
+  unclaimedRunning,
   updateOperation,
   type OperationRecord,
   type OperationState,
   type Saga,
 } from '../store/operation-store';
-import { renewClaim, staleImageOperations, type ImageKind } from '../store/image-operation-store';
+import { IMAGE_KINDS, type ImageKind } from '../store/image-operation-store';
+import { claimOperation, OperationWorkers, staleBefore, whileClaimed } from './claims';
 import { announceOperation } from './saga';
 import type { ProvisioningContext } from './context';
 
@@ -100,32 +102,23 @@ export async function startImageOperation(
   return op;
 }
 
-const active = new WeakMap<ProvisioningContext, Map<string, Promise<void>>>();
+const workers = new WeakMap<ProvisioningContext, OperationWorkers>();
 
 /** Runs an image operation in the background, once per process. */
 export function runImageOperation(ctx: ProvisioningContext, id: string): void {
-  let runs = active.get(ctx);
-  if (!runs) active.set(ctx, (runs = new Map()));
-  if (runs.has(id)) return;
-  const run = work(ctx, id)
-    .catch((err: unknown) =>
-      ctx.logger.error({ err, operationId: id }, 'image operation failed; the resume task retries'),
-    )
-    .finally(() => runs.delete(id));
-  runs.set(id, run);
+  let w = workers.get(ctx);
+  if (!w) workers.set(ctx, (w = new OperationWorkers(ctx, 'image operation', (opId) => work(ctx, opId))));
+  w.kick(id);
+}
+
+/** Waits for this process's image work in hand (graceful stop). */
+export async function drainImageOperations(ctx: ProvisioningContext): Promise<void> {
+  await workers.get(ctx)?.drain();
 }
 
 async function work(ctx: ProvisioningContext, id: string): Promise<void> {
-  if (!(await claim(ctx, id))) return;
-  const heartbeat = setInterval(
-    () => {
-      void ctx.db.prisma
-        .$transaction((tx) => renewClaim(tx, id, ctx.workerId, ctx.clock.now()))
-        .catch(() => undefined);
-    },
-    Math.max(200, Math.floor(ctx.config.PROVISIONING_CLAIM_STALE_MS / 3)),
-  );
-  try {
+  if (!(await claimOperation(ctx, id))) return;
+  await whileClaimed(ctx, id, async () => {
     const op = (await ctx.db.prisma.$transaction((tx) => findOperation(tx, id)))!;
     const node = await ctx.db.prisma.$transaction((tx) =>
       findNode(tx, (op.request as { node: string }).node),
@@ -139,26 +132,6 @@ async function work(ctx: ProvisioningContext, id: string): Promise<void> {
         ? await pullOne(ctx.dockers.for(node), op.request as PullRequest)
         : await checkUpdates(ctx, id, ctx.dockers.for(node), op.request as CheckUpdatesRequest);
     await finish(ctx, id, outcome);
-  } finally {
-    clearInterval(heartbeat);
-  }
-}
-
-/** Takes the operation unless another live worker holds it. */
-async function claim(ctx: ProvisioningContext, id: string): Promise<boolean> {
-  return ctx.db.prisma.$transaction(async (tx) => {
-    const op = await lockOperation(tx, id);
-    if (!op || op.state !== 'running') return false;
-    const staleBefore = ctx.clock.now().getTime() - ctx.config.PROVISIONING_CLAIM_STALE_MS;
-    if (
-      op.claimedBy &&
-      op.claimedBy !== ctx.workerId &&
-      op.claimedAt &&
-      op.claimedAt.getTime() >= staleBefore
-    )
-      return false;
-    await updateOperation(tx, id, { claimedBy: ctx.workerId, claimedAt: ctx.clock.now() });
-    return true;
   });
 }
 
@@ -318,9 +291,7 @@ async function checkOne(d: NodeDocker, ref: string, dryRun: boolean): Promise<Im
  */
 export async function resumeImageOperations(ctx: ProvisioningContext): Promise<void> {
   const now = ctx.clock.now().getTime();
-  const stale = await ctx.db.prisma.$transaction((tx) =>
-    staleImageOperations(tx, new Date(now - ctx.config.PROVISIONING_CLAIM_STALE_MS)),
-  );
+  const stale = await ctx.db.prisma.$transaction((tx) => unclaimedRunning(tx, IMAGE_KINDS, staleBefore(ctx)));
   for (const op of stale) {
     if (op.createdAt.getTime() >= now - IMAGE_RESUME_WINDOW_MS) runImageOperation(ctx, op.id);
     else await failLost(ctx, op.id);

@@ -9,10 +9,13 @@ import {
   findOperation,
   insertOperation,
   lockOperation,
+  pendingOlderThan,
+  unclaimedRunning,
   updateOperation,
   type OperationRecord,
 } from '../store/operation-store';
-import { announceOperation, command, isTerminal } from './saga';
+import { announceOperation, command } from './saga';
+import { claimOperation, OperationWorkers, runningOperation, staleBefore, whileClaimed } from './claims';
 import { emitContainerEvent } from './runner';
 import type { ProvisioningContext } from './context';
 
@@ -265,53 +268,30 @@ async function heldBy(
  * process died.
  */
 export class InterfaceRunner {
-  private readonly active = new Map<string, Promise<void>>();
+  private readonly workers: OperationWorkers;
 
-  constructor(private readonly ctx: ProvisioningContext) {}
-
-  kick(operationId: string): void {
-    if (this.active.has(operationId)) return;
-    const run = this.run(operationId)
-      .catch((err: unknown) =>
-        this.ctx.logger.error({ err, operationId }, 'interface operation failed; the resume task retries'),
-      )
-      .finally(() => this.active.delete(operationId));
-    this.active.set(operationId, run);
+  constructor(private readonly ctx: ProvisioningContext) {
+    this.workers = new OperationWorkers(ctx, 'interface operation', (id) => this.run(id));
   }
 
-  async drain(): Promise<void> {
-    await Promise.allSettled(this.active.values());
+  kick(operationId: string): void {
+    this.workers.kick(operationId);
+  }
+
+  drain(): Promise<void> {
+    return this.workers.drain();
   }
 
   private async run(operationId: string): Promise<void> {
-    const { ctx } = this;
-    // Kicked from a bus handler before its transaction commits: wait for it, bounded.
-    let op: OperationRecord | null = null;
-    for (let i = 0; i < 100; i++) {
-      op = await ctx.db.prisma.$transaction((tx) => findOperation(tx, operationId));
-      if (!op || op.state === 'running' || isTerminal(op.state)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!op || op.state !== 'running') return;
-    const claimed = await ctx.db.prisma.$transaction(async (tx) => {
-      const locked = await lockOperation(tx, operationId);
-      if (!locked || locked.state !== 'running') return false;
-      const staleBefore = ctx.clock.now().getTime() - ctx.config.PROVISIONING_CLAIM_STALE_MS;
-      if (
-        locked.claimedBy &&
-        locked.claimedBy !== ctx.workerId &&
-        (locked.claimedAt?.getTime() ?? 0) >= staleBefore
-      )
-        return false;
-      await updateOperation(tx, operationId, { claimedBy: ctx.workerId, claimedAt: ctx.clock.now() });
-      return true;
+    const op = await runningOperation(this.ctx, operationId);
+    if (!op || !(await claimOperation(this.ctx, operationId))) return;
+    await whileClaimed(this.ctx, operationId, async () => {
+      try {
+        await this.perform(op);
+      } catch (err) {
+        await this.fail(op, err);
+      }
     });
-    if (!claimed) return;
-    try {
-      await this.perform(op);
-    } catch (err) {
-      await this.fail(op, err);
-    }
   }
 
   private async perform(op: OperationRecord): Promise<void> {
@@ -451,27 +431,13 @@ export class InterfaceRunner {
 
 /** Resume task: interface operations whose worker died run again; ones ipam never answered fail. */
 export async function resumeInterfaceOperations(ctx: ProvisioningContext): Promise<void> {
-  const now = ctx.clock.now().getTime();
   const { stale, expired } = await ctx.db.prisma.$transaction(async (tx) => ({
-    stale: await tx.operation.findMany({
-      where: {
-        kind: { in: [...INTERFACE_KINDS] },
-        state: 'running',
-        OR: [
-          { claimedAt: null },
-          { claimedAt: { lt: new Date(now - ctx.config.PROVISIONING_CLAIM_STALE_MS) } },
-        ],
-      },
-      select: { id: true },
-    }),
-    expired: await tx.operation.findMany({
-      where: {
-        kind: { in: [...INTERFACE_KINDS] },
-        state: 'pending',
-        createdAt: { lt: new Date(now - ctx.config.PROVISIONING_SAGA_DEADLINE_MS) },
-      },
-      select: { id: true },
-    }),
+    stale: await unclaimedRunning(tx, INTERFACE_KINDS, staleBefore(ctx)),
+    expired: await pendingOlderThan(
+      tx,
+      INTERFACE_KINDS,
+      new Date(ctx.clock.now().getTime() - ctx.config.PROVISIONING_SAGA_DEADLINE_MS),
+    ),
   }));
   for (const { id } of stale) ctx.kickInterface(id);
   for (const { id } of expired) {

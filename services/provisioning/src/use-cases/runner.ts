@@ -15,12 +15,12 @@ import {
   updateOperation,
   type OperationRecord,
 } from '../store/operation-store';
-import { announceOperation, command, isTerminal } from './saga';
+import { announceOperation, command } from './saga';
 import { ensureNodeNetwork } from './nodes';
+import { claimOperation, OperationWorkers, runningOperation, whileClaimed } from './claims';
 import { startInterfaceOperation } from './interfaces';
 import type { ProvisioningContext } from './context';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export function startedEvent(c: ContainerRecord): ContainerStartedEvent {
@@ -76,70 +76,31 @@ async function boundedEach<T>(items: T[], limit: number, work: (item: T) => Prom
  * runs and made again otherwise, so a restarted process converges.
  */
 export class ProvisionRunner {
-  private readonly active = new Map<string, Promise<void>>();
+  private readonly workers: OperationWorkers;
 
-  constructor(private readonly ctx: ProvisioningContext) {}
-
-  kick(operationId: string): void {
-    if (this.active.has(operationId)) return;
-    const run = this.run(operationId)
-      .catch((err: unknown) =>
-        this.ctx.logger.error({ err, operationId }, 'provisioning run failed; the resume task retries'),
-      )
-      .finally(() => this.active.delete(operationId));
-    this.active.set(operationId, run);
+  constructor(private readonly ctx: ProvisioningContext) {
+    this.workers = new OperationWorkers(ctx, 'provisioning run', (id) => this.run(id));
   }
 
-  async drain(): Promise<void> {
-    await Promise.allSettled(this.active.values());
+  kick(operationId: string): void {
+    this.workers.kick(operationId);
+  }
+
+  drain(): Promise<void> {
+    return this.workers.drain();
   }
 
   private async run(operationId: string): Promise<void> {
     const { ctx } = this;
-    // The kick comes from a bus handler before its transaction commits: wait for it, bounded.
-    let op: OperationRecord | null = null;
-    for (let i = 0; i < 100; i++) {
-      op = await ctx.db.prisma.$transaction((tx) => findOperation(tx, operationId));
-      if (!op || op.state === 'running' || isTerminal(op.state)) break;
-      await sleep(100);
-    }
-    if (!op || op.state !== 'running') return;
-    if (!(await this.claim(operationId))) return;
-    const heartbeat = setInterval(
-      () => {
-        void ctx.db.prisma
-          .$transaction((tx) => updateOperation(tx, operationId, { claimedAt: ctx.clock.now() }))
-          .catch(() => undefined);
-      },
-      Math.max(200, Math.floor(ctx.config.PROVISIONING_CLAIM_STALE_MS / 3)),
-    );
-    try {
+    const op = await runningOperation(ctx, operationId);
+    if (!op || !(await claimOperation(ctx, operationId))) return;
+    await whileClaimed(ctx, operationId, async () => {
       const rows = await ctx.db.prisma.$transaction((tx) => containersOfOperation(tx, operationId));
       const byNode = new Map<string, ContainerRecord[]>();
       for (const r of rows.filter((r) => r.state === 'creating'))
         byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
-      await Promise.all([...byNode].map(([node, items]) => this.runNode(op!, node, items)));
+      await Promise.all([...byNode].map(([node, items]) => this.runNode(op, node, items)));
       await this.finish(operationId);
-    } finally {
-      clearInterval(heartbeat);
-    }
-  }
-
-  private async claim(operationId: string): Promise<boolean> {
-    const { ctx } = this;
-    return ctx.db.prisma.$transaction(async (tx) => {
-      const op = await lockOperation(tx, operationId);
-      if (!op || op.state !== 'running') return false;
-      const staleBefore = ctx.clock.now().getTime() - ctx.config.PROVISIONING_CLAIM_STALE_MS;
-      if (
-        op.claimedBy &&
-        op.claimedBy !== ctx.workerId &&
-        op.claimedAt &&
-        op.claimedAt.getTime() >= staleBefore
-      )
-        return false;
-      await updateOperation(tx, operationId, { claimedBy: ctx.workerId, claimedAt: ctx.clock.now() });
-      return true;
     });
   }
 
