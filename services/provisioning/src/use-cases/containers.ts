@@ -1,10 +1,37 @@
 import type { Readable } from 'node:stream';
-import { ConflictError, ForbiddenError, NotFoundError, actsForOthers, type Principal } from '@testbed/kit';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  actsForOthers,
+  type Principal,
+  type Tx,
+} from '@testbed/kit';
 import { provisioningEventTypes } from '../events/contracts';
 import { findContainer, updateContainer, LIVE_STATES, type ContainerRecord } from '../store/container-store';
 import { findNode } from '../store/node-store';
 import { emitContainerEvent } from './runner';
 import type { ProvisioningContext } from './context';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether a label's value can name a record. Labels on a daemon are anyone's to write, and the
+ * database refuses a non-UUID id with an error (one such label failed every reconcile pass).
+ */
+export const isRecordId = (value: string) => UUID.test(value);
+
+/**
+ * The container's record, its row locked until the transaction ends. The runner, the Docker
+ * events watcher and the reconcile each read a record and then write it; unlocked, the later
+ * writer overwrote the earlier one (a cancelled item's `error` became `removed`, a second
+ * container.removed was sent).
+ */
+export async function lockContainer(tx: Tx, id: string): Promise<ContainerRecord | null> {
+  if (!isRecordId(id)) return null;
+  await tx.$executeRaw`SELECT 1 FROM provisioning.container WHERE id = ${id}::uuid FOR UPDATE`;
+  return findContainer(tx, id);
+}
 
 /** The container, when the caller may see it (its owner, an operator, the service role). */
 export async function containerFor(
@@ -86,7 +113,7 @@ export async function removeContainer(
 /** Records a removal once (API, drift, reconcile) and announces it. */
 export async function markRemoved(ctx: ProvisioningContext, id: string): Promise<boolean> {
   return ctx.db.prisma.$transaction(async (tx) => {
-    const c = await findContainer(tx, id);
+    const c = await lockContainer(tx, id);
     if (!c || c.removedAt || !LIVE_STATES.includes(c.state)) return false;
     const row = await updateContainer(tx, id, { state: 'removed', removedAt: ctx.clock.now() });
     await emitContainerEvent(ctx, tx, provisioningEventTypes.containerRemoved, row, {

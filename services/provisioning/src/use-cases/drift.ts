@@ -2,7 +2,7 @@ import { provisioningEventTypes } from '../events/contracts';
 import { findContainer, liveContainersOfNode, updateContainer } from '../store/container-store';
 import { findOperation } from '../store/operation-store';
 import { allNodes } from './nodes';
-import { markRemoved } from './containers';
+import { isRecordId, lockContainer, markRemoved } from './containers';
 import { emitContainerEvent } from './runner';
 import type { ProvisioningContext } from './context';
 
@@ -11,7 +11,8 @@ export async function applyDockerEvent(
   ctx: ProvisioningContext,
   e: { action: string; containerId: string },
 ): Promise<void> {
-  if (!e.containerId) return;
+  // A label that names no record (made by hand, another tool) is no record's business.
+  if (!isRecordId(e.containerId)) return;
   if (e.action === 'destroy') {
     const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, e.containerId));
     // A container still being made belongs to its saga: the runner decides what becomes of it.
@@ -20,7 +21,7 @@ export async function applyDockerEvent(
   }
   if (e.action === 'die' || e.action === 'start') {
     await ctx.db.prisma.$transaction(async (tx) => {
-      const c = await findContainer(tx, e.containerId);
+      const c = await lockContainer(tx, e.containerId);
       if (!c || c.removedAt || c.state === 'creating') return;
       if (e.action === 'start' && c.state !== 'running')
         await updateContainer(tx, c.id, { state: 'running' });
@@ -87,6 +88,10 @@ export async function reconcile(
   for (const node of await allNodes(ctx)) {
     if (node.healthState === 'down') continue;
     const docker = ctx.dockers.for(node);
+    // Records before the daemon's list: a record that says running was started before the list
+    // was taken, so the list shows it unless it really went away (the other order took a
+    // container started between the two reads for one that died or vanished).
+    const recorded = await ctx.db.prisma.$transaction((tx) => liveContainersOfNode(tx, node.name));
     let actual;
     try {
       actual = await docker.listOwned(ctx.config.PROVISIONING_PLATFORM_ID);
@@ -94,7 +99,6 @@ export async function reconcile(
       continue; // the health check marks the node down; nothing is concluded from a silent daemon
     }
     const onNode = new Map(actual.map((c) => [c.containerId, c]));
-    const recorded = await ctx.db.prisma.$transaction((tx) => liveContainersOfNode(tx, node.name));
     for (const c of recorded) {
       if (c.state === 'creating') continue;
       const found = onNode.get(c.id);
@@ -102,12 +106,15 @@ export async function reconcile(
         if (await markRemoved(ctx, c.id)) removedRecords++;
       } else if (found.state !== 'running' && c.state === 'running') {
         await applyDockerEvent(ctx, { action: 'die', containerId: c.id });
+      } else if (found.state === 'running' && (c.state === 'exited' || c.state === 'stopped')) {
+        // Started while the events stream was down (by hand, the daemon's restart policy).
+        await applyDockerEvent(ctx, { action: 'start', containerId: c.id });
       }
     }
     const live = new Set(recorded.map((c) => c.id));
     for (const c of actual) {
       if (live.has(c.containerId)) continue;
-      const op = c.operationId
+      const op = isRecordId(c.operationId)
         ? await ctx.db.prisma.$transaction((tx) => findOperation(tx, c.operationId))
         : null;
       if (op && (op.state === 'running' || op.state === 'pending')) continue; // its saga is still deciding

@@ -1,0 +1,510 @@
+/**
+ * What happens to containers after they are made: cancel of a running and of a pending
+ * operation, a reservation's end, drift (an orphan, a kill by hand, a daemon that stops
+ * answering) and live limits. ipam, quota and provisioning in one process on a fresh database of
+ * the rig's Postgres (the pending cancel holds quota's user lock from a second session), against
+ * the rig's TLS daemons. Addresses 10.64.99.220-239 belong to this file alone: ipam hands out
+ * 220-237, the containers made by hand here use 238 and 239.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createLogger, ManualClock, systemClock } from '@testbed/kit';
+import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
+import { createQuotaService, defaultQuotaConfig, QUOTA_EVENTS, RESERVATION_EVENTS } from '@testbed/quota';
+import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { createProvisioningService, defaultProvisioningConfig, PROVISIONING_EVENTS } from '../src';
+import { NodeDocker } from '../src/docker/node-docker';
+import { NodeDockers } from '../src/docker/node-dockers';
+import { reconcile } from '../src/use-cases/drift';
+import type { ProvisioningContext } from '../src/use-cases/context';
+import { TcpProxy } from './tcp-proxy';
+import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+
+jest.setTimeout(180_000);
+
+const platform = testPlatform();
+const nodes = ['node1', 'node2', 'node3'];
+const dockers = Object.fromEntries(nodes.map((n) => [n, new NodeDocker(rigEndpoint(n), 30_000)]));
+/** quota alone runs on this clock, so a reservation's end passes when the test says so. */
+const quotaClock = new ManualClock(new Date());
+const provisioningConfig = {
+  ...defaultProvisioningConfig,
+  PROVISIONING_PLATFORM_ID: platform,
+  // One create at a time per node: an 8-container batch runs long enough to be cancelled midway.
+  PROVISIONING_PARALLELISM_PER_NODE: 1,
+  PROVISIONING_RECONCILE_INTERVAL_MS: 1000,
+  PROVISIONING_HEALTH_INTERVAL_MS: 1000,
+  PROVISIONING_DOCKER_TIMEOUT_MS: 10_000,
+};
+/** node3 is reached through this relay, so its daemon can become unreachable to this file alone. */
+const node3Relay = new TcpProxy({
+  host: '127.0.0.1',
+  port: Number(new URL(rigEndpoint('node3').dockerHost.replace(/^tcp:/, 'http:')).port),
+});
+let host: TestHost;
+let lockSession: pg.Client | undefined;
+
+const as = (user: string) => (path: string, init?: RequestInit) => host.call(user, 'user', path, init);
+const op = (path: string, init?: RequestInit) => host.call('operator', 'operator', path, init);
+const json = (body: unknown) => ({ body: JSON.stringify(body) });
+
+type Item = {
+  name: string;
+  node: string;
+  ip: string;
+  state: string;
+  containerId: string;
+  error: string | null;
+};
+type Operation = { id: string; state: string; error: unknown; items: Item[] };
+type Container = { id: string; state: string; cpuMillis: number; memoryBytes: number; node: string };
+type Use = { limit: number; inUse: number; held: number };
+type Usage = { containers: Use; cpuMillis: Use; memoryBytes: Use; addresses: Use };
+
+async function create(user: string, body: object): Promise<Operation> {
+  const res = await as(user)('/v1/containers', {
+    method: 'POST',
+    headers: { prefer: 'wait=60' },
+    ...json({ image: 'testbed/busybox', ...body }),
+  });
+  const operation = (await res.json()) as Operation;
+  expect(operation.state).toBe('succeeded');
+  return operation;
+}
+const container = async (user: string, id: string) =>
+  (await as(user)(`/v1/containers/${id}`)).json() as Promise<Container>;
+const usage = async (user: string) => (await op(`/v1/users/${user}/usage`)).json() as Promise<Usage>;
+const allocationsOf = async (owner: string) =>
+  (
+    (await (await op(`/v1/pools/experiment/allocations?owner=${owner}`)).json()) as {
+      items: { ip: string; state: string; containerId: string | null }[];
+    }
+  ).items;
+const onDaemon = async (node: string, containerId: string) =>
+  (await dockers[node]!.listOwned(platform)).find((c) => c.containerId === containerId);
+const nodeView = async (name: string) =>
+  (await op(`/v1/nodes/${name}`)).json() as Promise<{
+    health: { state: string; error: string | null };
+    network: string | null;
+  }>;
+
+/** Event types the outbox holds for one key of a topic, in order. */
+async function eventTypes(topic: string, key: string): Promise<string[]> {
+  const rows = await host.db.prisma.$queryRaw<{ type: string }[]>`
+    SELECT event->>'type' AS type FROM bus.outbox WHERE topic = ${topic} AND key = ${key} ORDER BY seq`;
+  return rows.map((r) => r.type);
+}
+
+const nothingUsedOrHeld = (u: Usage) =>
+  [u.containers, u.cpuMillis, u.memoryBytes, u.addresses].every((x) => x.inUse === 0 && x.held === 0);
+
+/** A container of this platform made on the daemon directly, as a saga that ended may leave one. */
+async function handMade(
+  node: string,
+  ip: string,
+  operationId: string,
+  name: string,
+  id: string = randomUUID(),
+) {
+  const network = (await nodeView(node)).network!;
+  return dockers[node]!.createAndStart({
+    id,
+    name: `${name}-${platform}`,
+    image: 'testbed/busybox',
+    network,
+    ip,
+    cpuMillis: 100,
+    memoryBytes: 32 * 1024 * 1024,
+    pidsLimit: 64,
+    owner: 'nobody',
+    operationId,
+    platform,
+    sshPublicKeys: [],
+  });
+}
+
+beforeAll(async () => {
+  const relayPort = await node3Relay.open();
+  host = await startTestHost({
+    name: 'provisioning_lifecycle',
+    database: 'postgres',
+    bus: 'in-process',
+    modules: (deps) => [
+      createIpamService({
+        ...deps,
+        source: 'ipam',
+        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.220-10.64.99.237' },
+      }),
+      createQuotaService({
+        ...deps,
+        clock: quotaClock,
+        source: 'quota',
+        config: {
+          ...defaultQuotaConfig,
+          QUOTA_ENFORCE_RESERVATIONS: false,
+          QUOTA_SCHEDULER_INTERVAL_MS: 100,
+        },
+      }),
+      createProvisioningService({ ...deps, source: 'provisioning', config: provisioningConfig }),
+    ],
+  });
+  for (const n of nodes) {
+    const e = rigEndpoint(n);
+    const dockerHost = n === 'node3' ? `tcp://127.0.0.1:${relayPort}` : e.dockerHost;
+    const res = await op('/v1/nodes', {
+      method: 'POST',
+      ...json({ name: n, dockerHost, tls: e.tls, macvlanParent: e.macvlanParent }),
+    });
+    expect(res.status).toBe(201);
+  }
+  await eventually(
+    async () => (await Promise.all(nodes.map(nodeView))).every((v) => v.health.state === 'up' && v.network),
+    20_000,
+    'nodes up with their networks',
+  );
+});
+
+afterAll(async () => {
+  await lockSession?.end().catch(() => undefined);
+  await host?.stop();
+  await node3Relay.close();
+  for (const d of Object.values(dockers))
+    for (const c of await d.listOwned(platform)) await d.remove(c.dockerId, true);
+});
+
+/** An operation that ended (cancelled): the drift test labels an orphan with it. */
+let cancelledOperation: string;
+
+describe('cancel', () => {
+  test('a running batch ends cancelled: nothing of it stays on the daemon, in ipam or in quota', async () => {
+    const carol = as('carol');
+    const res = await carol('/v1/batches', {
+      method: 'POST',
+      ...json({ namePrefix: `c-${platform}`, count: 8, image: 'testbed/busybox', nodes: ['node1'] }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as Operation;
+    cancelledOperation = id;
+    // Cancel once some containers run and the rest are still to be made.
+    const midway = await eventually(
+      async () => {
+        const o = (await (await carol(`/v1/operations/${id}`)).json()) as Operation;
+        const running = o.items.filter((i) => i.state === 'running').length;
+        if (o.state !== 'running' && o.state !== 'pending')
+          throw new Error(`operation ${o.state} before cancel`);
+        return running >= 2 ? o : undefined;
+      },
+      30_000,
+      'two containers of the batch running',
+    );
+    expect(midway.items.filter((i) => i.state === 'creating').length).toBeGreaterThan(0);
+    const ips = midway.items.map((i) => i.ip);
+
+    const cancel = await carol(`/v1/operations/${id}`, { method: 'DELETE' });
+    expect(cancel.status).toBe(202);
+    const done = (await (
+      await carol(`/v1/operations/${id}`, { headers: { prefer: 'wait=60' } })
+    ).json()) as Operation;
+    expect(done.state).toBe('cancelled');
+    expect(done.items).toHaveLength(8);
+    expect(done.items.every((i) => i.state === 'failed' && i.error === 'cancelled')).toBe(true);
+
+    expect((await dockers.node1!.listOwned(platform)).filter((c) => c.operationId === id)).toEqual([]);
+    const listed = (await (await carol('/v1/containers')).json()) as { items: Container[] };
+    expect(listed.items).toEqual([]);
+    await eventually(
+      async () => {
+        const held = (await allocationsOf('carol')).filter((a) => ips.includes(a.ip));
+        return held.length === 0;
+      },
+      10_000,
+      'the batch’s addresses released',
+    );
+    const u = await eventually(
+      async () => {
+        const x = await usage('carol');
+        return nothingUsedOrHeld(x) ? x : undefined;
+      },
+      10_000,
+      'carol’s usage and holds back to zero',
+    );
+    expect(u.containers).toMatchObject({ inUse: 0, held: 0 });
+  });
+
+  test('a pending saga (quota has not answered) ends cancelled at once; quota’s late grant is released', async () => {
+    // quota decides a user's admissions under an advisory lock of that user: holding it from a
+    // second session keeps quota from answering for as long as the test wants.
+    lockSession = new pg.Client({ connectionString: host.databaseUrl });
+    await lockSession.connect();
+    await lockSession.query(`SELECT pg_advisory_lock(hashtext('quota:user:gina'))`);
+    const gina = as('gina');
+    const res = await gina('/v1/containers', {
+      method: 'POST',
+      ...json({ node: 'node1', name: `pending-${platform}`, image: 'testbed/busybox' }),
+    });
+    expect(res.status).toBe(202);
+    const pending = (await res.json()) as Operation;
+    expect(pending.state).toBe('pending');
+    await eventually(
+      async () => {
+        const r = await lockSession!.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+           WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted`,
+        );
+        return r.rows[0]!.n > 0;
+      },
+      10_000,
+      'quota waiting on gina’s lock with the admission request',
+    );
+
+    const cancel = await gina(`/v1/operations/${pending.id}`, { method: 'DELETE' });
+    expect(cancel.status).toBe(202);
+    expect(((await cancel.json()) as Operation).state).toBe('cancelled');
+
+    await lockSession.query(`SELECT pg_advisory_unlock(hashtext('quota:user:gina'))`);
+    await eventually(
+      async () => (await eventTypes(QUOTA_EVENTS, 'gina')).includes('quota.reserve.granted'),
+      15_000,
+      'quota’s grant, after the cancel',
+    );
+    await eventually(async () => nothingUsedOrHeld(await usage('gina')), 10_000, 'gina’s hold released');
+    const after = (await (await gina(`/v1/operations/${pending.id}`)).json()) as Operation;
+    expect(after.state).toBe('cancelled');
+    expect(await allocationsOf('gina')).toEqual([]);
+    expect((await dockers.node1!.listOwned(platform)).filter((c) => c.operationId === pending.id)).toEqual(
+      [],
+    );
+  });
+});
+
+describe('reservation end', () => {
+  test('reservation.ended stops the user’s containers on the reservation’s nodes, and only those', async () => {
+    expect((await op('/v1/users/dave/quota', { method: 'PUT', body: '{}' })).status).toBe(201);
+    const start = quotaClock.now();
+    const end = new Date(start.getTime() + 60_000);
+    const booked = await host.call('reservation-system', 'service', '/v1/reservations', {
+      method: 'POST',
+      ...json({ user: 'dave', nodes: ['node1'], start: start.toISOString(), end: end.toISOString() }),
+    });
+    expect(booked.status).toBe(201);
+    const { id: reservationId } = (await booked.json()) as { id: string };
+
+    const mine = (await create('dave', { node: 'node1', name: `d1-${platform}` })).items[0]!;
+    const elsewhere = (await create('dave', { node: 'node2', name: `d2-${platform}` })).items[0]!;
+    const others = (await create('erin', { node: 'node1', name: `e1-${platform}` })).items[0]!;
+
+    quotaClock.set(end);
+    await eventually(
+      async () => (await eventTypes(RESERVATION_EVENTS, reservationId)).includes('reservation.ended'),
+      10_000,
+      'reservation.ended from quota’s scheduler',
+    );
+    const stopped = await eventually(
+      async () => {
+        const c = await container('dave', mine.containerId);
+        return c.state === 'stopped' || c.state === 'exited' ? c : undefined;
+      },
+      30_000,
+      'dave’s node1 container stopped',
+    );
+    expect(['stopped', 'exited']).toContain(stopped.state);
+    const dockerId = (await onDaemon('node1', mine.containerId))!.dockerId;
+    expect((await dockers.node1!.inspect(dockerId))!.State.Running).toBe(false);
+
+    expect((await container('dave', elsewhere.containerId)).state).toBe('running');
+    expect((await container('erin', others.containerId)).state).toBe('running');
+    expect((await onDaemon('node2', elsewhere.containerId))!.state).toBe('running');
+    expect((await onDaemon('node1', others.containerId))!.state).toBe('running');
+  });
+});
+
+describe('drift', () => {
+  test('containers of the platform on a daemon with no record (their saga ended, or labels that name nothing) are removed', async () => {
+    const orphan = await handMade('node1', '10.64.99.238', cancelledOperation, 'orphan');
+    const stray = await handMade('node1', '10.64.99.239', 'not-an-operation', 'stray', 'not-a-container');
+    await eventually(
+      async () =>
+        !(await dockers.node1!.inspect(orphan.dockerId)) && !(await dockers.node1!.inspect(stray.dockerId)),
+      15_000,
+      'orphans removed',
+    );
+  });
+
+  test('a container killed by hand is recorded exited with container.died; started by hand it runs again', async () => {
+    const item = (await create('hank', { node: 'node1', name: `k-${platform}` })).items[0]!;
+    const { dockerId } = (await onDaemon('node1', item.containerId))!;
+    await dockers.node1!.docker.getContainer(dockerId).kill();
+    await eventually(
+      async () => (await container('hank', item.containerId)).state === 'exited',
+      10_000,
+      'recorded exited',
+    );
+    expect(await eventTypes(PROVISIONING_EVENTS, item.containerId)).toContain('container.died');
+
+    await dockers.node1!.docker.getContainer(dockerId).start();
+    await eventually(
+      async () => (await container('hank', item.containerId)).state === 'running',
+      10_000,
+      'recorded running again',
+    );
+  });
+
+  test('a node whose daemon does not answer is marked down', async () => {
+    const e = rigEndpoint('node3');
+    const res = await op('/v1/nodes', {
+      method: 'POST',
+      ...json({ name: 'gone', dockerHost: 'tcp://127.0.0.1:1', tls: e.tls, macvlanParent: 'tb3' }),
+    });
+    expect(res.status).toBe(201);
+    const gone = await eventually(
+      async () => {
+        const v = await nodeView('gone');
+        return v.health.state === 'down' ? v : undefined;
+      },
+      10_000,
+      'gone marked down',
+    );
+    expect(gone.health.error).toMatch(/ECONNREFUSED/);
+  });
+
+  let item: Item;
+
+  test('a daemon that stops answering marks its node down and nothing is concluded about its containers', async () => {
+    item = (await create('ivy', { node: 'node3', name: `v-${platform}` })).items[0]!;
+    await eventually(
+      async () => (await allocationsOf('ivy')).some((a) => a.state === 'bound'),
+      10_000,
+      'address bound',
+    );
+    await eventually(async () => (await usage('ivy')).containers.inUse === 1, 10_000, 'counted');
+    // The same reconcile the leader runs, called here so that passes provably happen meanwhile.
+    const ctx: ProvisioningContext = {
+      db: host.db,
+      clock: systemClock,
+      logger: createLogger({ name: 'lifecycle-reconcile', level: 'silent' }),
+      source: 'provisioning',
+      config: provisioningConfig,
+      dockers: new NodeDockers(10_000, ''),
+      workerId: 'lifecycle-test',
+      kick: () => undefined,
+      kickInterface: () => undefined,
+    };
+
+    await node3Relay.close();
+    expect(await reconcile(ctx)).toEqual({ removedRecords: 0, removedOrphans: 0 });
+    const down = await eventually(
+      async () => {
+        const v = await nodeView('node3');
+        return v.health.state === 'down' ? v : undefined;
+      },
+      15_000,
+      'node3 marked down',
+    );
+    expect(down.health.error).toMatch(/ECONNREFUSED|socket hang up|ECONNRESET/);
+    expect(await reconcile(ctx)).toEqual({ removedRecords: 0, removedOrphans: 0 });
+
+    expect((await container('ivy', item.containerId)).state).toBe('running');
+    expect((await allocationsOf('ivy')).map((a) => [a.ip, a.state])).toEqual([[item.ip, 'bound']]);
+    expect((await usage('ivy')).containers.inUse).toBe(1);
+    expect(await eventTypes(PROVISIONING_EVENTS, item.containerId)).toEqual(['container.started']);
+
+    await node3Relay.open();
+    await eventually(async () => (await nodeView('node3')).health.state === 'up', 15_000, 'node3 up again');
+    expect((await container('ivy', item.containerId)).state).toBe('running');
+    expect((await onDaemon('node3', item.containerId))!.state).toBe('running');
+  });
+
+  test('a kill and a start while the daemon was unreachable (no events seen) are corrected by the reconcile', async () => {
+    const direct = dockers.node3!.docker.getContainer((await onDaemon('node3', item.containerId))!.dockerId);
+    await node3Relay.close();
+    await direct.kill();
+    await node3Relay.open();
+    await eventually(
+      async () => (await container('ivy', item.containerId)).state === 'exited',
+      15_000,
+      'recorded exited',
+    );
+    expect(await eventTypes(PROVISIONING_EVENTS, item.containerId)).toEqual([
+      'container.started',
+      'container.died',
+    ]);
+
+    await node3Relay.close();
+    await direct.start();
+    await node3Relay.open();
+    await eventually(
+      async () => (await container('ivy', item.containerId)).state === 'running',
+      15_000,
+      'recorded running again',
+    );
+  });
+});
+
+describe('live limits', () => {
+  test('PATCH changes the CPU and memory limits on the daemon and in the record; an empty body is 422', async () => {
+    const item = (
+      await create('jack', {
+        node: 'node2',
+        name: `l-${platform}`,
+        cpuMillis: 200,
+        memoryBytes: 64 * 1024 * 1024,
+      })
+    ).items[0]!;
+    const jack = as('jack');
+    const res = await jack(`/v1/containers/${item.containerId}`, {
+      method: 'PATCH',
+      ...json({ cpuMillis: 300, memoryBytes: 96 * 1024 * 1024 }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ cpuMillis: 300, memoryBytes: 96 * 1024 * 1024 });
+    const { dockerId } = (await onDaemon('node2', item.containerId))!;
+    const info = (await dockers.node2!.inspect(dockerId))!;
+    expect(info.HostConfig.NanoCpus).toBe(300_000_000);
+    expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
+    expect(await container('jack', item.containerId)).toMatchObject({
+      cpuMillis: 300,
+      memoryBytes: 96 * 1024 * 1024,
+    });
+
+    const memoryOnly = await jack(`/v1/containers/${item.containerId}`, {
+      method: 'PATCH',
+      ...json({ memoryBytes: 80 * 1024 * 1024 }),
+    });
+    expect(await memoryOnly.json()).toMatchObject({ cpuMillis: 300, memoryBytes: 80 * 1024 * 1024 });
+
+    const empty = await jack(`/v1/containers/${item.containerId}`, { method: 'PATCH', ...json({}) });
+    expect(empty.status).toBe(422);
+    expect(JSON.stringify(await empty.json())).toMatch(/cpuMillis or memoryBytes/);
+  });
+
+  test('PATCH is not checked against the user’s quota, and quota keeps the figures of the creation (reported gap)', async () => {
+    expect(
+      (
+        await op('/v1/users/kim/quota', {
+          method: 'PUT',
+          ...json({ maxCpuMillis: 1000, maxMemoryBytes: 256 * 1024 * 1024 }),
+        })
+      ).status,
+    ).toBe(201);
+    const item = (
+      await create('kim', {
+        node: 'node2',
+        name: `q-${platform}`,
+        cpuMillis: 500,
+        memoryBytes: 128 * 1024 * 1024,
+      })
+    ).items[0]!;
+    await eventually(async () => (await usage('kim')).cpuMillis.inUse === 500, 10_000, 'counted');
+    const res = await as('kim')(`/v1/containers/${item.containerId}`, {
+      method: 'PATCH',
+      ...json({ cpuMillis: 1500, memoryBytes: 512 * 1024 * 1024 }),
+    });
+    expect(res.status).toBe(200);
+    const info = (await dockers.node2!.inspect((await onDaemon('node2', item.containerId))!.dockerId))!;
+    expect(info.HostConfig.NanoCpus).toBe(1_500_000_000);
+    expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
+    const u = await usage('kim');
+    expect([u.cpuMillis.limit, u.cpuMillis.inUse]).toEqual([1000, 500]);
+    expect([u.memoryBytes.limit, u.memoryBytes.inUse]).toEqual([256 * 1024 * 1024, 128 * 1024 * 1024]);
+  });
+});
