@@ -5,13 +5,11 @@
  * deleting the batch removes them all and gives the addresses and the usage back.
  * Addresses 10.64.99.10-49 belong to this file alone; nothing is sent to them.
  */
-import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
-import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
 import { randomSuffix } from '../../../test/support/rig';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import type { TestHost } from '../../../test/support/test-host';
 import { NodeDocker } from '../src/docker/node-docker';
 import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(300_000);
 
@@ -43,54 +41,16 @@ const usage = async () => (await (await op(`/v1/users/${user}/usage`)).json()) a
 const owned = async () => (await Promise.all(NODES.map((n) => dockers[n]!.listOwned(platform)))).flat();
 
 beforeAll(async () => {
-  host = await startTestHost({
+  host = await startProvisioningHost({
     name: 'provisioning-batch3',
+    range: '10.64.99.10-10.64.99.49',
+    platform,
+    nodes: NODES,
     database: 'postgres',
     bus: 'kafka',
-    modules: (deps) => [
-      createIpamService({
-        ...deps,
-        source: 'ipam',
-        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.10-10.64.99.49' },
-      }),
-      createQuotaService({
-        ...deps,
-        source: 'quota',
-        // The default limits (10 containers, 20 addresses) would refuse a batch of 30.
-        config: {
-          ...defaultQuotaConfig,
-          QUOTA_ENFORCE_RESERVATIONS: false,
-          QUOTA_MAX_CONTAINERS: 40,
-          QUOTA_MAX_ADDRESSES: 40,
-          QUOTA_MAX_CPU_MILLIS: 40 * 100,
-        },
-      }),
-      createProvisioningService({
-        ...deps,
-        source: 'provisioning',
-        config: { ...defaultProvisioningConfig, PROVISIONING_PLATFORM_ID: platform },
-      }),
-    ],
+    // The default limits (10 containers, 20 addresses) would refuse a batch of 30.
+    quota: { QUOTA_MAX_CONTAINERS: 40, QUOTA_MAX_ADDRESSES: 40, QUOTA_MAX_CPU_MILLIS: 40 * 100 },
   });
-  for (const n of NODES) {
-    const e = rigEndpoint(n);
-    const res = await op('/v1/nodes', {
-      method: 'POST',
-      body: JSON.stringify({ name: n, dockerHost: e.dockerHost, tls: e.tls, macvlanParent: e.macvlanParent }),
-    });
-    expect(res.status).toBe(201);
-  }
-  // quota learns the nodes from provisioning's node.registered over Kafka: an unknown node is refused.
-  await eventually(
-    async () =>
-      (
-        await host.db.prisma.$queryRaw<
-          unknown[]
-        >`SELECT 1 FROM quota.node WHERE name IN ('node1','node2','node3')`
-      ).length === NODES.length,
-    60_000,
-    'quota to learn node1..node3',
-  );
 });
 
 afterAll(async () => {

@@ -5,12 +5,11 @@
  * Addresses 10.64.99.80-99 (experiment), 172.10.0.0/24 (secondary) and 172.11.0.0/24 (a
  * user-defined network's pool) belong to this file alone; nothing is sent to any of them.
  */
-import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
-import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import type { TestHost } from '../../../test/support/test-host';
+import { defaultProvisioningConfig } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
 import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(180_000);
 
@@ -58,40 +57,17 @@ async function eth1Addresses(dockerId: string): Promise<string[] | null> {
 
 beforeAll(async () => {
   const poolNetworks = `${defaultProvisioningConfig.PROVISIONING_POOL_NETWORKS},lab=172.11.0.0/24@172.11.0.1`;
-  host = await startTestHost({
+  host = await startProvisioningHost({
     name: 'provisioning-interfaces',
-    database: 'pglite',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({
-        ...deps,
-        source: 'ipam',
-        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.80-10.64.99.99' },
-      }),
-      createQuotaService({
-        ...deps,
-        source: 'quota',
-        config: { ...defaultQuotaConfig, QUOTA_ENFORCE_RESERVATIONS: false },
-      }),
-      createProvisioningService({
-        ...deps,
-        source: 'provisioning',
-        config: {
-          ...defaultProvisioningConfig,
-          PROVISIONING_PLATFORM_ID: platform,
-          PROVISIONING_POOL_NETWORKS: poolNetworks,
-          PROVISIONING_HELPER_IMAGE: 'testbed/busybox',
-          PROVISIONING_DOCKER_TIMEOUT_MS: 15_000,
-        },
-      }),
-    ],
+    range: '10.64.99.80-10.64.99.99',
+    platform,
+    nodes: ['node1'],
+    provisioning: {
+      PROVISIONING_POOL_NETWORKS: poolNetworks,
+      PROVISIONING_HELPER_IMAGE: 'testbed/busybox',
+      PROVISIONING_DOCKER_TIMEOUT_MS: 15_000,
+    },
   });
-  const e = rigEndpoint('node1');
-  const res = await op('/v1/nodes', {
-    method: 'POST',
-    ...json({ name: 'node1', dockerHost: e.dockerHost, tls: e.tls, macvlanParent: e.macvlanParent }),
-  });
-  expect(res.status).toBe(201);
   const pool = await op('/v1/pools', {
     method: 'POST',
     ...json({

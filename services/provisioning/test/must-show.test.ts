@@ -3,12 +3,10 @@
  * not answer in the middle of a batch, and a file copied between nodes through the API.
  * Addresses 10.64.99.140-159 belong to this file alone; traffic to them only from a container.
  */
-import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
-import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import type { TestHost } from '../../../test/support/test-host';
 import { NodeDocker } from '../src/docker/node-docker';
 import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(180_000);
 
@@ -42,39 +40,13 @@ const dockerIdOf = async (node: string, containerId: string) =>
   (await dockers[node]!.listOwned(platform)).find((c) => c.containerId === containerId)!.dockerId;
 
 beforeAll(async () => {
-  host = await startTestHost({
+  host = await startProvisioningHost({
     name: 'provisioning-must-show',
-    database: 'pglite',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({
-        ...deps,
-        source: 'ipam',
-        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.140-10.64.99.158' },
-      }),
-      createQuotaService({
-        ...deps,
-        source: 'quota',
-        config: { ...defaultQuotaConfig, QUOTA_ENFORCE_RESERVATIONS: false },
-      }),
-      createProvisioningService({
-        ...deps,
-        source: 'provisioning',
-        config: {
-          ...defaultProvisioningConfig,
-          PROVISIONING_PLATFORM_ID: platform,
-          PROVISIONING_DOCKER_TIMEOUT_MS: 10_000,
-        },
-      }),
-    ],
+    range: '10.64.99.140-10.64.99.158',
+    platform,
+    nodes: ['node1', 'node2'],
+    provisioning: { PROVISIONING_DOCKER_TIMEOUT_MS: 10_000 },
   });
-  for (const n of ['node1', 'node2']) {
-    const e = rigEndpoint(n);
-    await op('/v1/nodes', {
-      method: 'POST',
-      ...json({ name: n, dockerHost: e.dockerHost, tls: e.tls, macvlanParent: e.macvlanParent }),
-    });
-  }
   // A node whose daemon does not answer (nothing listens on the port).
   const e = rigEndpoint('node3');
   await op('/v1/nodes', {

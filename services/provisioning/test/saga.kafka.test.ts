@@ -2,12 +2,10 @@
  * The saga across Kafka and Postgres (the rig's), quota and ipam mounted beside provisioning:
  * commands and answers travel through real topics. Addresses 10.64.99.210-219.
  */
-import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
-import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import type { TestHost } from '../../../test/support/test-host';
 import { NodeDocker } from '../src/docker/node-docker';
 import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(120_000);
 
@@ -16,47 +14,14 @@ const docker = new NodeDocker(rigEndpoint('node3'), 20_000);
 let host: TestHost;
 
 beforeAll(async () => {
-  host = await startTestHost({
+  host = await startProvisioningHost({
     name: 'provisioning-kafka',
+    range: '10.64.99.210-10.64.99.219',
+    platform,
+    nodes: ['node3'],
     database: 'postgres',
     bus: 'kafka',
-    modules: (deps) => [
-      createIpamService({
-        ...deps,
-        source: 'ipam',
-        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.210-10.64.99.219' },
-      }),
-      createQuotaService({
-        ...deps,
-        source: 'quota',
-        config: { ...defaultQuotaConfig, QUOTA_ENFORCE_RESERVATIONS: false },
-      }),
-      createProvisioningService({
-        ...deps,
-        source: 'provisioning',
-        config: { ...defaultProvisioningConfig, PROVISIONING_PLATFORM_ID: platform },
-      }),
-    ],
   });
-  const e = rigEndpoint('node3');
-  const res = await host.call('op', 'operator', '/v1/nodes', {
-    method: 'POST',
-    body: JSON.stringify({
-      name: 'node3',
-      dockerHost: e.dockerHost,
-      tls: e.tls,
-      macvlanParent: e.macvlanParent,
-    }),
-  });
-  expect(res.status).toBe(201);
-  // quota learns the node from provisioning's node.registered over Kafka: wait for it, so the
-  // saga below is not refused for an unknown node.
-  await eventually(
-    async () =>
-      (await host.db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM quota.node WHERE name = 'node3'`).length > 0,
-    30_000,
-    'quota to learn node3',
-  );
 });
 
 afterAll(async () => {

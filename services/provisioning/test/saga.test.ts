@@ -2,12 +2,10 @@
  * The create saga in one process (PGlite, in-process bus) with quota and ipam mounted, against
  * the rig's TLS daemons node1..node3. Addresses 10.64.99.100-139 belong to this file alone.
  */
-import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
-import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { createProvisioningService, defaultProvisioningConfig } from '../src';
+import type { TestHost } from '../../../test/support/test-host';
 import { NodeDocker } from '../src/docker/node-docker';
 import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(120_000);
 
@@ -20,41 +18,14 @@ const alice = (path: string, init?: RequestInit) => host.call('alice', 'user', p
 const json = (body: unknown) => ({ body: JSON.stringify(body) });
 
 beforeAll(async () => {
-  host = await startTestHost({
+  host = await startProvisioningHost({
     name: 'provisioning-saga',
-    database: 'pglite',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({
-        ...deps,
-        source: 'ipam',
-        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: '10.64.99.100-10.64.99.139' },
-      }),
-      createQuotaService({
-        ...deps,
-        source: 'quota',
-        config: { ...defaultQuotaConfig, QUOTA_ENFORCE_RESERVATIONS: false, QUOTA_MAX_CONTAINERS: 20 },
-      }),
-      createProvisioningService({
-        ...deps,
-        source: 'provisioning',
-        config: {
-          ...defaultProvisioningConfig,
-          PROVISIONING_PLATFORM_ID: platform,
-          PROVISIONING_RECONCILE_INTERVAL_MS: 1000,
-          PROVISIONING_HEALTH_INTERVAL_MS: 2000,
-        },
-      }),
-    ],
+    range: '10.64.99.100-10.64.99.139',
+    platform,
+    nodes,
+    quota: { QUOTA_MAX_CONTAINERS: 20 },
+    provisioning: { PROVISIONING_RECONCILE_INTERVAL_MS: 1000, PROVISIONING_HEALTH_INTERVAL_MS: 2000 },
   });
-  for (const n of nodes) {
-    const e = rigEndpoint(n);
-    const res = await op('/v1/nodes', {
-      method: 'POST',
-      ...json({ name: n, dockerHost: e.dockerHost, tls: e.tls, macvlanParent: e.macvlanParent }),
-    });
-    expect(res.status).toBe(201);
-  }
 });
 
 afterAll(async () => {
