@@ -91,9 +91,15 @@ DATABASE_URL
 {{- end }}
 {{- end -}}
 
-{{/* One service's own variables: PORT and non-empty entries of services.<name>.env. */}}
+{{/*
+One service's own variables: PORT, the folder of its mounted TLS Secrets (tlsSecrets.dirVariable)
+and non-empty entries of services.<name>.env.
+*/}}
 {{- define "testbed.serviceConfigData" -}}
 PORT: {{ get .svc "port" | default 8080 | toString | quote }}
+{{- with (get .svc "tlsSecrets") }}
+{{ .dirVariable }}: {{ .dir | quote }}
+{{- end }}
 {{- range $key, $value := (get .svc "env" | default (dict)) }}
 {{- if not (kindIs "invalid" $value) }}
 {{- if ne (toString $value) "" }}
@@ -103,9 +109,15 @@ PORT: {{ get .svc "port" | default 8080 | toString | quote }}
 {{- end }}
 {{- end -}}
 
+{{/* Where one of services.<name>.tlsSecrets.names is mounted: <dir>/<name>. */}}
+{{- define "testbed.tlsSecretPath" -}}
+{{- printf "%s/%s" (trimSuffix "/" .tls.dir) .secret -}}
+{{- end -}}
+
 {{/*
 Checks that span several values (values.schema.json checks each value alone): the shutdown delay
-must fit in the grace period, or the kubelet kills pods in the middle of their shutdown.
+must fit in the grace period, or the kubelet kills pods in the middle of their shutdown; and the
+folder of the TLS Secrets is the chart's to set, or the process would look elsewhere than the mounts.
 */}}
 {{- define "testbed.validate" -}}
 {{- $delay := int (default 0 .Values.config.SHUTDOWN_DELAY_MS) -}}
@@ -114,6 +126,11 @@ must fit in the grace period, or the kubelet kills pods in the middle of their s
 {{- $grace := int (get $svc "terminationGracePeriodSeconds" | default $.Values.terminationGracePeriodSeconds) -}}
 {{- if ge $delay (mul $grace 1000) }}
 {{- fail (printf "services.%s: SHUTDOWN_DELAY_MS (%d ms) must be below terminationGracePeriodSeconds (%d s)" $name $delay $grace) }}
+{{- end }}
+{{- with (get $svc "tlsSecrets") }}
+{{- if hasKey (get $svc "env" | default (dict)) .dirVariable }}
+{{- fail (printf "services.%s: env.%s is set by the chart from tlsSecrets.dir; set that instead" $name .dirVariable) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -29,11 +29,16 @@ export const SSHD_CAPABILITIES = [
   'FOWNER',
 ];
 
-/** Runs sshd when the image has it, otherwise sleeps: what a container does when the request gives no command. */
+/**
+ * Runs sshd when the image has it, otherwise waits: what a container does when the request gives
+ * no command. PID 1 gets only the signals it handles, so the shell traps TERM; a bare `sleep` as
+ * PID 1 would make every stop wait out Docker's grace period before the kill.
+ */
 export const DEFAULT_COMMAND = [
   '/bin/sh',
   '-c',
-  'if [ -x /usr/sbin/sshd ]; then mkdir -p /run/sshd && ssh-keygen -A >/dev/null && exec /usr/sbin/sshd -D -e; else exec sleep 2147483647; fi',
+  'if [ -x /usr/sbin/sshd ]; then mkdir -p /run/sshd && ssh-keygen -A >/dev/null && exec /usr/sbin/sshd -D -e; ' +
+    'else trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done; fi',
 ];
 
 export interface ContainerSpec {
