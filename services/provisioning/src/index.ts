@@ -14,6 +14,7 @@ import { DockerEventWatchers, reconcile } from './use-cases/drift';
 import { expirePendingSagas } from './use-cases/saga';
 import { drainImageOperations, imageOperationsTask } from './use-cases/images';
 import { InterfaceRunner, resumeInterfaceOperations } from './use-cases/interfaces';
+import { RESERVATION_STOP_KINDS, ReservationStops } from './use-cases/reservation-end';
 import { pendingOlderThan, SAGA_KINDS, unclaimedRunning } from './store/operation-store';
 import { staleBefore } from './use-cases/claims';
 import type { ProvisioningContext } from './use-cases/context';
@@ -40,9 +41,11 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     // Called only by bus handlers and tasks, after `runner` below exists.
     kick: (id) => runner.kick(id),
     kickInterface: (id) => interfaces.kick(id),
+    kickReservationStop: (id) => reservationStops.kick(id),
   };
   const runner = new ProvisionRunner(ctx);
   const interfaces = new InterfaceRunner(ctx);
+  const reservationStops = new ReservationStops(ctx);
   const watchers = new DockerEventWatchers(ctx);
 
   return {
@@ -82,6 +85,10 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
             expired: await pendingOlderThan(tx, SAGA_KINDS, deadline),
           }));
           for (const { id } of stale) ctx.kick(id);
+          const stops = await ctx.db.prisma.$transaction((tx) =>
+            unclaimedRunning(tx, RESERVATION_STOP_KINDS, staleBefore(ctx)),
+          );
+          for (const { id } of stops) reservationStops.kick(id);
           await expirePendingSagas(
             ctx,
             expired.map((o) => o.id),
@@ -117,7 +124,12 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     },
     stop: async () => {
       watchers.stop();
-      await Promise.all([runner.drain(), interfaces.drain(), drainImageOperations(ctx)]);
+      await Promise.all([
+        runner.drain(),
+        interfaces.drain(),
+        reservationStops.drain(),
+        drainImageOperations(ctx),
+      ]);
     },
   };
 };

@@ -315,6 +315,54 @@ describe('reservation end', () => {
     expect((await container('erin', others.containerId)).state).toBe('running');
     expect((await onDaemon('node2', elsewhere.containerId))!.state).toBe('running');
     expect((await onDaemon('node1', others.containerId))!.state).toBe('running');
+
+    // The stops were an operation of their own, recorded with the event's consumption.
+    const ops = (await (await op('/v1/operations?owner=dave&limit=500')).json()) as {
+      items: {
+        kind: string;
+        state: string;
+        request: { reservationId: string };
+        result: { stopped: string[] };
+      }[];
+    };
+    const stop = ops.items.find((o) => o.kind === 'reservation.stop')!;
+    expect(stop).toMatchObject({
+      state: 'succeeded',
+      request: { reservationId },
+      result: { stopped: [mine.containerId] },
+    });
+  });
+
+  test('stops recorded by a process that died before making them are made by the resume task', async () => {
+    const mine = (await create('fay', { node: 'node1', name: `f1-${platform}` })).items[0]!;
+    // What a process leaves when it dies right after consuming reservation.ended: the operation,
+    // running, with a claim nobody renews.
+    const id = randomUUID();
+    await host.db.prisma.operation.create({
+      data: {
+        id,
+        kind: 'reservation.stop',
+        state: 'running',
+        owner: 'fay',
+        request: { reservationId: randomUUID(), user: 'fay', nodes: ['node1'] },
+        claimedBy: 'a-process-that-died',
+        claimedAt: new Date(Date.now() - 60_000),
+      },
+    });
+    await eventually(
+      async () => ['stopped', 'exited'].includes((await container('fay', mine.containerId)).state),
+      30_000,
+      'fay’s container stopped by the resumed operation',
+    );
+    const ended = await eventually(
+      async () => {
+        const o = (await (await op(`/v1/operations/${id}`)).json()) as { state: string };
+        return o.state === 'succeeded' ? o : undefined;
+      },
+      10_000,
+      'the stop operation succeeded',
+    );
+    expect(ended.state).toBe('succeeded');
   });
 });
 
@@ -388,6 +436,7 @@ describe('drift', () => {
       workerId: 'lifecycle-test',
       kick: () => undefined,
       kickInterface: () => undefined,
+      kickReservationStop: () => undefined,
     };
 
     await node3Relay.close();

@@ -1,7 +1,7 @@
 import type { CloudEvent, Subscription, Tx } from '@testbed/kit';
 import { commandTypes, IPAM_EVENTS, parseSagaId, QUOTA_EVENTS, RESERVATION_EVENTS } from './contracts';
 import { onAdmissionGranted, onAdmissionRejected, onAllocated, onAllocateFailed } from '../use-cases/saga';
-import { stopReservationContainers } from '../use-cases/containers';
+import { recordReservationEnd } from '../use-cases/reservation-end';
 import {
   onInterfaceAllocated,
   onInterfaceAllocateFailed,
@@ -63,11 +63,15 @@ export function provisioningSubscriptions(ctx: ProvisioningContext): Subscriptio
           (d.firstConflict as string | null) ?? null,
         );
     },
-    [commandTypes.reservationEnded]: async (d) => {
+    [commandTypes.reservationEnded]: async (d, tx) => {
       const user = String(d.user ?? '');
       const nodes = (d.nodes as string[] | undefined) ?? [];
-      // Docker work stays out of the handler's transaction; the events watcher records the stops.
-      if (user) setImmediate(() => void stopReservationContainers(ctx, user, nodes));
+      const reservationId = String(d.reservationId ?? '');
+      if (!user || !reservationId) return;
+      // The stops are recorded with this event's consumption and run after the commit (Docker
+      // work stays out of the transaction); a process that dies first leaves them to the resume task.
+      const id = await recordReservationEnd(ctx, tx, { reservationId, user, nodes });
+      if (id) ctx.kickReservationStop(id);
     },
   };
   return [

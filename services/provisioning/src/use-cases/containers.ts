@@ -159,13 +159,20 @@ export async function stopReservationContainers(
   ctx: ProvisioningContext,
   user: string,
   nodes: string[],
-): Promise<void> {
+): Promise<{ stopped: string[]; failed: { containerId: string; error: string }[] }> {
   const rows = await ctx.db.prisma.$transaction((tx) =>
     tx.container.findMany({ where: { owner: user, node: { in: nodes }, state: 'running', removedAt: null } }),
   );
+  const stopped: string[] = [];
+  const failed: { containerId: string; error: string }[] = [];
   for (const c of rows as ContainerRecord[]) {
-    await stopContainer(ctx, c).catch((err: unknown) =>
-      ctx.logger.warn({ err, container: c.id }, 'stopping at reservation end failed'),
-    );
+    try {
+      await stopContainer(ctx, c);
+      stopped.push(c.id);
+    } catch (err) {
+      ctx.logger.warn({ err, container: c.id }, 'stopping at reservation end failed');
+      failed.push({ containerId: c.id, error: err instanceof Error ? err.message : String(err) });
+    }
   }
+  return { stopped, failed };
 }

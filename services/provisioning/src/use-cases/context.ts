@@ -17,6 +17,8 @@ export interface ProvisioningContext {
   kick(operationId: string): void;
   /** Starts the Docker work of an interface operation (attach, move, detach). */
   kickInterface(operationId: string): void;
+  /** Starts the stops of an ended reservation's containers. */
+  kickReservationStop(operationId: string): void;
 }
 
 export function inTransaction<T>(
