@@ -136,3 +136,479 @@ beforeAll(() => {
   expect(fs.existsSync(helmBin)).toBe(true);
 }, 15 * 60_000);
 
+/** The `/v1/…` paths a service serves: the `path:` of the route specs in its src/http/. */
+function servedPaths(service: string): string[] {
+  const dir = path.join(repoRoot, 'services', service, 'src', 'http');
+  const paths = new Set<string>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts')))
+    for (const m of fs.readFileSync(path.join(dir, file), 'utf8').matchAll(/\bpath: '(\/v1\/[^']*)'/g))
+      paths.add(m[1]!);
+  return [...paths].sort();
+}
+
+/** The Service an Ingress sends a request path to: the longest matching path, by whole elements. */
+function backendOf(paths: networking.IHTTPIngressPath[], requestPath: string): string | undefined {
+  const matches = paths.filter((p) =>
+    p.pathType === 'Exact'
+      ? requestPath === p.path
+      : requestPath === p.path || requestPath.startsWith(p.path!.endsWith('/') ? p.path! : `${p.path}/`),
+  );
+  matches.sort((a, b) => b.path!.length - a.path!.length);
+  return matches[0]?.backend.service?.name;
+}
+
+/**
+ * API paths under another service's prefix (quota's availability under provisioning's /v1/nodes):
+ * a Prefix route cannot reach their owner, as values.yaml explains at `ingress`.
+ */
+const nestedUnderAnotherPrefix = new Map([['/v1/nodes/:node/availability', '/v1/nodes/{node}/availability']]);
+
+const tlsDir = '/var/run/secrets/testbed-docker';
+
+describe('charts/testbed', () => {
+  let defaults: Manifest[];
+  let scaled: Manifest[];
+  let withIngress: Manifest[];
+  let withTls: Manifest[];
+
+  beforeAll(() => {
+    defaults = render();
+    scaled = render('services.ipam.replicas=3');
+    withIngress = render('ingress.enabled=true', 'ingress.host=testbed.example.org');
+    withTls = render('services.provisioning.tlsSecrets.names={node1-docker,node2-docker}');
+  });
+
+  test('passes helm lint --strict, with the default values and with more replicas, the ingress and TLS Secrets', () => {
+    expect(helm(['lint', '--strict', chart])).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    helm([
+      'lint',
+      '--strict',
+      chart,
+      '--set',
+      'services.ipam.replicas=3',
+      '--set',
+      'ingress.enabled=true',
+      '--set',
+      'services.provisioning.tlsSecrets.names={node1-docker}',
+    ]);
+  });
+
+  test('the defaults deploy ipam, provisioning and quota: a Deployment, a Service and a ConfigMap each', () => {
+    validateAll(defaults);
+    const names = (kind: string) => find(defaults, kind).map((o) => o.metadata.name);
+    const expected = services.map(objectName);
+    expect(names('Deployment')).toEqual(expected);
+    expect(names('Service')).toEqual(expected);
+    expect(names('ConfigMap').sort()).toEqual([`${release}-testbed-config`, ...expected].sort());
+    // Each Service selects its own service's pods and no other's.
+    for (const name of services) {
+      const selector = one<core.IService>(defaults, 'Service', objectName(name)).spec!.selector!;
+      const selected = find<Deployment>(defaults, 'Deployment').filter((d) =>
+        Object.entries(selector).every(([k, v]) => d.spec!.template.metadata!.labels![k] === v),
+      );
+      expect(selected.map((d) => d.metadata!.name)).toEqual([objectName(name)]);
+    }
+  });
+
+  test('every rendered object is a valid Kubernetes object of its kind', () => {
+    for (const objects of [defaults, scaled, withIngress, withTls]) {
+      expect(objects.length).toBeGreaterThan(5);
+      validateAll(objects);
+    }
+  });
+
+  test('each service’s Deployment is probed on /readyz and /healthz through its http port and runs its own image', () => {
+    for (const name of services) {
+      const deployment = one<Deployment>(defaults, 'Deployment', objectName(name));
+      const container = deployment.spec!.template.spec!.containers[0]!;
+      expect(container.name).toBe(name);
+      expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(container.image).toBe(`testbed/${name}:0.1.0`);
+    }
+    // What skaffold sets: the exact image it built, for that service alone.
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const built = render(
+      'services.ipam.image.repository=reg.example.org/testbed/ipam',
+      'services.ipam.image.tag=4f2c',
+      `services.ipam.image.digest=${digest}`,
+    );
+    const imageOf = (name: string) =>
+      one<Deployment>(built, 'Deployment', objectName(name)).spec!.template.spec!.containers[0]!.image;
+    expect(imageOf('ipam')).toBe(`reg.example.org/testbed/ipam:4f2c@${digest}`);
+    expect(imageOf('quota')).toBe('testbed/quota:0.1.0');
+  });
+
+  test('every container runs as a non-root user, read-only, with every capability dropped', () => {
+    const pods = [
+      ...find<Deployment>(defaults, 'Deployment').map((d) => d.spec!.template.spec!),
+      ...find<batch.IJob>(defaults, 'Job').map((j) => j.spec!.template.spec!),
+    ];
+    expect(pods).toHaveLength(services.length + 1);
+    for (const pod of pods) {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+      for (const c of pod.containers as Container[]) {
+        expect(c.securityContext).toMatchObject({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(c.securityContext?.capabilities?.add ?? []).toEqual([]);
+        // tsx writes its compile cache to /tmp: it must be a volume on a read-only root.
+        expect(c.volumeMounts?.map((m) => m.mountPath)).toContain('/tmp');
+      }
+    }
+  });
+
+  test('configuration comes from the ConfigMaps and DATABASE_URL from a Secret, named as in the README', () => {
+    // A service's README names its own variables in the first column of a table, with or without backticks.
+    const ownTable = (service: string): Set<string> => {
+      const file = path.join(repoRoot, 'services', service, 'README.md');
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      return new Set(
+        text
+          .split('\n')
+          .filter((line) => line.startsWith('|'))
+          .flatMap((line) => [...line.split('|')[1]!.matchAll(/\b([A-Z][A-Z0-9_]*)\b/g)].map((m) => m[1]!)),
+      );
+    };
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'));
+    const documented = new Set(
+      table
+        .split('\n')
+        .filter((line) => line.startsWith('| `'))
+        .flatMap((line) => [...line.split('|')[1]!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!)),
+    );
+    expect(documented.has('KAFKA_BROKERS')).toBe(true);
+
+    const shared = one<core.IConfigMap>(defaults, 'ConfigMap', `${release}-testbed-config`);
+    expect(shared.data).toMatchObject({ KAFKA_BROKERS: 'kafka:9092', SHUTDOWN_DELAY_MS: '5000' });
+    // Unset optional variables are left out: an empty AUTH_JWKS_URL would fail the URL check.
+    expect(shared.data).not.toHaveProperty('AUTH_JWKS_URL');
+    expect(shared.data).not.toHaveProperty('OTEL_EXPORTER_OTLP_ENDPOINT');
+    const withUrls = one<core.IConfigMap>(
+      render(
+        'config.AUTH_JWKS_URL=https://idp.example.org/jwks',
+        'config.OTEL_EXPORTER_OTLP_ENDPOINT=http://otel:4318',
+      ),
+      'ConfigMap',
+      `${release}-testbed-config`,
+    );
+    expect(withUrls.data).toMatchObject({
+      AUTH_JWKS_URL: 'https://idp.example.org/jwks',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+    });
+
+    for (const name of services) {
+      const own = one<core.IConfigMap>(defaults, 'ConfigMap', objectName(name));
+      const container = one<Deployment>(defaults, 'Deployment', objectName(name)).spec!.template.spec!
+        .containers[0]!;
+      const explicit = (container.env ?? []).map((e) => e.name);
+      for (const variable of [...Object.keys(withUrls.data!), 'PORT', ...explicit])
+        expect(documented).toContain(variable);
+      // A service's own variables: in the root README's table or in its own README's.
+      const ownDocs = ownTable(name);
+      for (const variable of Object.keys(own.data!))
+        expect(documented.has(variable) || ownDocs.has(variable)).toBe(true);
+
+      expect(container.envFrom?.map((e) => e.configMapRef?.name)).toEqual([
+        `${release}-testbed-config`,
+        own.metadata!.name,
+      ]);
+      const databaseUrl = container.env?.find((e) => e.name === 'DATABASE_URL');
+      expect(databaseUrl?.valueFrom?.secretKeyRef).toEqual({
+        name: `${release}-testbed-database`,
+        key: 'DATABASE_URL',
+      });
+    }
+    expect(one<core.ISecret>(defaults, 'Secret', `${release}-testbed-database`).stringData).toHaveProperty(
+      'DATABASE_URL',
+    );
+
+    // An operator's own Secret replaces the chart's, for every service.
+    const external = render('database.existingSecret=testbed-db', 'database.existingSecretKey=url');
+    expect(find(external, 'Secret')).toEqual([]);
+    const deployments = find<Deployment>(external, 'Deployment');
+    expect(deployments).toHaveLength(services.length);
+    for (const deployment of deployments) {
+      const externalRef = deployment.spec!.template.spec!.containers[0]!.env?.find(
+        (e) => e.name === 'DATABASE_URL',
+      )?.valueFrom;
+      expect(externalRef?.secretKeyRef).toEqual({ name: 'testbed-db', key: 'url' });
+    }
+  });
+
+  test('the shutdown delay fits in the termination grace period', () => {
+    for (const deployment of find<Deployment>(defaults, 'Deployment'))
+      expect(deployment.spec!.template.spec!.terminationGracePeriodSeconds).toBeGreaterThan(5);
+    expect(refused('config.SHUTDOWN_DELAY_MS=30000')).toMatch(
+      /SHUTDOWN_DELAY_MS \(30000 ms\) must be below terminationGracePeriodSeconds \(30 s\)/,
+    );
+  });
+
+  test('the migrations Job is a pre-install/pre-upgrade hook running prisma/migrate.ts', () => {
+    expect(fs.existsSync(path.join(repoRoot, 'prisma', 'migrate.ts'))).toBe(true);
+    const job = one<batch.IJob>(defaults, 'Job', `${release}-testbed-migrations`);
+    const hooks = job.metadata!.annotations!['helm.sh/hook']!.split(',');
+    expect(hooks.sort()).toEqual(['pre-install', 'pre-upgrade']);
+    const container = job.spec!.template.spec!.containers[0]!;
+    expect(container.command).toEqual(['node_modules/.bin/tsx', 'prisma/migrate.ts']);
+    expect(job.spec!.template.spec!.restartPolicy).toBe('Never');
+
+    // Pre-install hooks run before the release's own Secret exists: the Job reads a hook Secret
+    // created just before it (lower weight).
+    const secretName = container.env!.find((e) => e.name === 'DATABASE_URL')!.valueFrom!.secretKeyRef!.name!;
+    const secret = one<core.ISecret>(defaults, 'Secret', secretName);
+    expect(secret.metadata!.annotations!['helm.sh/hook']).toBe(job.metadata!.annotations!['helm.sh/hook']);
+    expect(Number(secret.metadata!.annotations!['helm.sh/hook-weight'])).toBeLessThan(
+      Number(job.metadata!.annotations!['helm.sh/hook-weight']),
+    );
+    expect(find(render('migrations.enabled=false'), 'Job')).toEqual([]);
+  });
+
+  test('the pods’ ServiceAccount may get, create and update Leases, and nothing else', () => {
+    const role = one<rbac.IRole>(defaults, 'Role');
+    expect(role.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ]);
+    const binding = one<rbac.IRoleBinding>(defaults, 'RoleBinding');
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: role.metadata!.name,
+    });
+    const account = one<core.IServiceAccount>(defaults, 'ServiceAccount');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: account.metadata!.name, namespace: 'testbed' },
+    ]);
+    for (const deployment of find<Deployment>(defaults, 'Deployment'))
+      expect(deployment.spec!.template.spec!.serviceAccountName).toBe(account.metadata!.name);
+  });
+
+  test('a PodDisruptionBudget exists only for a service with more than one replica', () => {
+    expect(find(defaults, 'PodDisruptionBudget')).toEqual([]);
+    const deployment = one<Deployment>(scaled, 'Deployment', objectName('ipam'));
+    expect(deployment.spec!.replicas).toBe(3);
+    const pdb = one<policy.IPodDisruptionBudget>(scaled, 'PodDisruptionBudget');
+    expect(pdb.metadata!.name).toBe(objectName('ipam'));
+    expect(pdb.spec!.maxUnavailable).toBe(1);
+    expect(pdb.spec!.selector!.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
+    expect(deployment.spec!.template.metadata!.labels).toMatchObject(pdb.spec!.selector!.matchLabels!);
+    for (const name of ['provisioning', 'quota'])
+      expect(one<Deployment>(scaled, 'Deployment', objectName(name)).spec!.replicas).toBe(1);
+  });
+
+  test('the Ingress routes each API path to the service that owns it, and only while enabled', () => {
+    expect(find(defaults, 'Ingress')).toEqual([]);
+    const ingress = one<networking.IIngress>(withIngress, 'Ingress');
+    const rule = ingress.spec!.rules![0]!;
+    expect(rule.host).toBe('testbed.example.org');
+    const paths = rule.http!.paths;
+    // Routes of services that are not deployed (yet: stats, portal) are left out.
+    expect(paths.map((p) => [p.path, p.pathType, p.backend.service?.name])).toEqual([
+      ['/v1/pools', 'Prefix', objectName('ipam')],
+      ['/v1/nodes', 'Prefix', objectName('provisioning')],
+      ['/v1/containers', 'Prefix', objectName('provisioning')],
+      ['/v1/batches', 'Prefix', objectName('provisioning')],
+      ['/v1/networks', 'Prefix', objectName('provisioning')],
+      ['/v1/operations', 'Prefix', objectName('provisioning')],
+      ['/v1/users', 'Prefix', objectName('quota')],
+      ['/v1/reservations', 'Prefix', objectName('quota')],
+    ]);
+    for (const p of paths) expect(p.backend.service?.port).toEqual({ name: 'http' });
+
+    // Every path a service serves reaches it, but the nested ones values.yaml names.
+    const values = fs.readFileSync(path.join(chart, 'values.yaml'), 'utf8');
+    for (const name of services) {
+      const served = servedPaths(name);
+      expect(served.length).toBeGreaterThan(0);
+      for (const served1 of served) {
+        const documentedAs = nestedUnderAnotherPrefix.get(served1);
+        if (documentedAs) {
+          expect(values).toContain(documentedAs);
+          continue;
+        }
+        expect([served1, backendOf(paths, served1.replace(/:[a-z]+/gi, 'x'))]).toEqual([
+          served1,
+          objectName(name),
+        ]);
+      }
+    }
+
+    for (const name of services) {
+      const service = one<core.IService>(withIngress, 'Service', objectName(name));
+      expect(service.spec!.ports).toEqual([
+        { name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' },
+      ]);
+      const deployment = one<Deployment>(withIngress, 'Deployment', objectName(name));
+      expect(deployment.spec!.template.metadata!.labels).toMatchObject(service.spec!.selector!);
+    }
+
+    // A disabled service loses its routes along with its Deployment.
+    const withoutQuota = render('ingress.enabled=true', 'services.quota.enabled=false');
+    expect(find(withoutQuota, 'Deployment', objectName('quota'))).toEqual([]);
+    const left = one<networking.IIngress>(withoutQuota, 'Ingress').spec!.rules![0]!.http!.paths;
+    expect(left.map((p) => p.path)).not.toContain('/v1/users');
+    expect(left.map((p) => p.path)).not.toContain('/v1/reservations');
+    expect(left.map((p) => p.path)).toContain('/v1/pools');
+  });
+
+  test('a new service needs only its values entry', () => {
+    const objects = render(
+      'services.stats.enabled=true',
+      'services.stats.image.repository=testbed/stats',
+      'services.stats.env.STATS_RETENTION_DAYS=7',
+      'ingress.enabled=true',
+    );
+    validateAll(objects);
+    const deployment = one<Deployment>(objects, 'Deployment', objectName('stats'));
+    expect(deployment.spec!.template.spec!.containers[0]!.image).toBe('testbed/stats:0.1.0');
+    expect(one<core.IConfigMap>(objects, 'ConfigMap', objectName('stats')).data).toEqual({
+      PORT: '8080',
+      STATS_RETENTION_DAYS: '7',
+    });
+    one(objects, 'Service', objectName('stats'));
+    const paths = one<networking.IIngress>(objects, 'Ingress').spec!.rules![0]!.http!.paths;
+    expect(paths.filter((p) => p.backend.service?.name === objectName('stats')).map((p) => p.path)).toEqual([
+      '/v1/stats',
+    ]);
+  });
+
+  test('tlsSecrets mounts each named Secret read-only where provisioning reads a node’s tls.secretRef', async () => {
+    const podOf = (objects: Manifest[], name: string) =>
+      one<Deployment>(objects, 'Deployment', objectName(name)).spec!.template.spec!;
+    const secretVolumes = (volumes: Volume[] | undefined) => (volumes ?? []).filter((v) => v.secret);
+
+    // By default nothing is mounted, but the process already looks where the chart would mount.
+    expect(secretVolumes(podOf(defaults, 'provisioning').volumes)).toEqual([]);
+    expect(one<core.IConfigMap>(defaults, 'ConfigMap', objectName('provisioning')).data).toEqual({
+      PORT: '8080',
+      PROVISIONING_TLS_SECRETS_DIR: tlsDir,
+    });
+
+    const pod = podOf(withTls, 'provisioning');
+    const volumes = secretVolumes(pod.volumes);
+    expect(volumes.map((v) => v.secret!.secretName)).toEqual(['node1-docker', 'node2-docker']);
+    for (const v of volumes) {
+      expect(v.secret!.items).toEqual(['ca.pem', 'cert.pem', 'key.pem'].map((k) => ({ key: k, path: k })));
+      expect(v.secret!.defaultMode).toBe(0o440);
+    }
+    const mounts = pod.containers[0]!.volumeMounts!.filter((m) => volumes.some((v) => v.name === m.name));
+    expect(mounts).toEqual([
+      { name: volumes[0]!.name, mountPath: `${tlsDir}/node1-docker`, readOnly: true },
+      { name: volumes[1]!.name, mountPath: `${tlsDir}/node2-docker`, readOnly: true },
+    ]);
+
+    // The files the process opens for a node registered with tls: { secretRef: 'node2-docker' }.
+    const { NodeDockers } = await import('../../services/provisioning/src/docker/node-dockers');
+    const dir = one<core.IConfigMap>(withTls, 'ConfigMap', objectName('provisioning')).data!
+      .PROVISIONING_TLS_SECRETS_DIR!;
+    const endpoint = new NodeDockers(1000, dir).endpointOf({
+      name: 'node2',
+      dockerHost: 'tcp://node2.example.org:2376',
+      tlsCaPath: null,
+      tlsCertPath: null,
+      tlsKeyPath: null,
+      tlsSecretRef: 'node2-docker',
+      insecure: false,
+    } as Parameters<InstanceType<typeof NodeDockers>['endpointOf']>[0]);
+    const files = Object.values(endpoint.tls!).sort();
+    const mounted = volumes[1]!
+      .secret!.items!.map((i) => path.posix.join(mounts[1]!.mountPath, i.path))
+      .sort();
+    expect(files).toEqual(mounted);
+
+    // The other services mount nothing; another folder moves the mounts and the variable together.
+    for (const name of ['ipam', 'quota']) expect(secretVolumes(podOf(withTls, name).volumes)).toEqual([]);
+    const moved = render(
+      'services.provisioning.tlsSecrets.names={node1-docker}',
+      'services.provisioning.tlsSecrets.dir=/etc/docker-tls/',
+    );
+    expect(one<core.IConfigMap>(moved, 'ConfigMap', objectName('provisioning')).data).toMatchObject({
+      PROVISIONING_TLS_SECRETS_DIR: '/etc/docker-tls/',
+    });
+    expect(podOf(moved, 'provisioning').containers[0]!.volumeMounts!.map((m) => m.mountPath)).toContain(
+      '/etc/docker-tls/node1-docker',
+    );
+  });
+
+  test('values.schema.json refuses a misspelt key and a variable the chart sets itself', () => {
+    expect(refused('services.ipam.replica=3')).toMatch(/additional properties 'replica' not allowed/);
+    expect(refused('services.ipam.env.PORT=9000')).toMatch(/invalid propertyName 'PORT'/);
+  });
+
+  test('values.schema.json and the chart refuse a bad tlsSecrets value', () => {
+    // Not a Secret name: upper case and underscores, or a path out of the folder.
+    expect(refused('services.provisioning.tlsSecrets.names={Node1_Docker}')).toMatch(
+      /tlsSecrets\/names\/0': 'Node1_Docker' does not match pattern/,
+    );
+    expect(refused('services.provisioning.tlsSecrets.names={../etc}')).toMatch(/does not match pattern/);
+    // A single name where a list belongs, the same Secret twice (two mounts at one path), a relative folder.
+    expect(refused('services.provisioning.tlsSecrets.names=node1-docker')).toMatch(
+      /tlsSecrets\/names': got string, want array/,
+    );
+    expect(refused('services.provisioning.tlsSecrets.names={a,a}')).toMatch(/items at 0 and 1 are equal/);
+    expect(refused('services.provisioning.tlsSecrets.dir=secrets')).toMatch(
+      /tlsSecrets\/dir': 'secrets' does not match/,
+    );
+    expect(refused('services.provisioning.tlsSecrets.name={a}')).toMatch(
+      /additional properties 'name' not allowed/,
+    );
+    // The folder's variable is the chart's: set in env as well, the two could disagree.
+    expect(refused('services.provisioning.env.PROVISIONING_TLS_SECRETS_DIR=/elsewhere')).toMatch(
+      /services\.provisioning: env\.PROVISIONING_TLS_SECRETS_DIR is set by the chart from tlsSecrets\.dir/,
+    );
+  });
+
+  test('skaffold.yaml builds, deploys and forwards each service the chart deploys', () => {
+    interface Artifact {
+      image: string;
+      docker: { dockerfile: string; target?: string };
+      requires?: { image: string; alias: string }[];
+    }
+    const skaffold = parseAllDocuments(
+      fs.readFileSync(path.join(repoRoot, 'skaffold.yaml'), 'utf8'),
+    )[0]!.toJS() as {
+      build: { artifacts: Artifact[] };
+      deploy: { helm: { releases: { setValueTemplates: Record<string, string> }[] } };
+      portForward: { resourceName: string; port: number }[];
+      profiles: { name: string; build?: { artifacts: Artifact[] } }[];
+    };
+    const dev = skaffold.profiles.find((p) => p.name === 'dev')!.build!.artifacts;
+    const set = skaffold.deploy.helm.releases[0]!.setValueTemplates;
+    const devCommands = find<Deployment>(render('dev.watch=true'), 'Deployment');
+    for (const name of services) {
+      const image = `testbed/${name}`;
+      const dockerfile = `services/${name}/Dockerfile`;
+      expect(skaffold.build.artifacts.find((a) => a.image === image)).toMatchObject({
+        docker: { dockerfile },
+        requires: [{ image: 'testbed/kit', alias: 'BASE' }],
+      });
+      // Its Dockerfile is the workspace image running the service's entry, which dev.watch watches.
+      const entry = `services/${name}/src/main.ts`;
+      expect(fs.existsSync(path.join(repoRoot, entry))).toBe(true);
+      expect(fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8')).toContain(`"${entry}"`);
+      const devCommand = devCommands.find((d) => d.metadata!.name === objectName(name))!.spec!.template.spec!
+        .containers[0]!.command;
+      expect(devCommand?.at(-1)).toBe(entry);
+      expect(dev.find((a) => a.image === image)?.docker).toEqual({
+        dockerfile: 'services/kit/Dockerfile',
+        target: 'dev',
+      });
+      const variable = image.replace(/[/-]/g, '_');
+      expect(set).toMatchObject({
+        [`services.${name}.image.repository`]: `{{.IMAGE_REPO_${variable}}}`,
+        [`services.${name}.image.tag`]: `{{.IMAGE_TAG_${variable}}}`,
+        [`services.${name}.image.digest`]: `{{.IMAGE_DIGEST_${variable}}}`,
+      });
+      // The release is `testbed`, so its Services are testbed-<service>.
+      expect(skaffold.portForward).toContainEqual(
+        expect.objectContaining({ resourceName: `testbed-${name}`, port: 8080 }),
+      );
+    }
+  });
+});
