@@ -187,3 +187,13 @@ test('a file copied from a container on node1 to one on node2 through the API ha
   expect(source).toMatch(/^[0-9a-f]{32}$/);
   expect(await sum('node2', await dockerIdOf('node2', bId))).toBe(source);
 });
+
+test('a node’s TLS secretRef must be a Secret name: one that leaves the secrets folder is a 422', async () => {
+  const res = await op('/v1/nodes', {
+    method: 'POST',
+    ...json({ name: 'escape', dockerHost: 'tcp://127.0.0.1:2376', tls: { secretRef: '../../etc' } }),
+  });
+  expect(res.status).toBe(422);
+  const problem = (await res.json()) as { errors: { path: string }[] };
+  expect(problem.errors.map((e) => e.path)).toEqual(['body.tls.secretRef']);
+});

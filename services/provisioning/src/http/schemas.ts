@@ -17,7 +17,16 @@ export const nodeBody = z.object({
   dockerHost: z.string().regex(/^(unix|tcp|ssh):\/\/.+$/, 'unix://, tcp:// or ssh://'),
   tls: z
     .object({
-      secretRef: z.string().min(1).optional(),
+      // A Kubernetes Secret's name: it becomes a folder under PROVISIONING_TLS_SECRETS_DIR, so
+      // nothing that could leave that folder ('..', '/').
+      secretRef: z
+        .string()
+        .max(253)
+        .regex(
+          /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+          'a Secret name (lower-case DNS name)',
+        )
+        .optional(),
       caPath: z.string().optional(),
       certPath: z.string().optional(),
       keyPath: z.string().optional(),
