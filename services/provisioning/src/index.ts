@@ -15,6 +15,7 @@ import { expirePendingSagas } from './use-cases/saga';
 import { drainImageOperations, imageOperationsTask } from './use-cases/images';
 import { InterfaceRunner, resumeInterfaceOperations } from './use-cases/interfaces';
 import { RESERVATION_STOP_KINDS, ReservationStops } from './use-cases/reservation-end';
+import { LimitsChanges, resumeLimitsChanges } from './use-cases/limits';
 import { pendingOlderThan, SAGA_KINDS, unclaimedRunning } from './store/operation-store';
 import { staleBefore } from './use-cases/claims';
 import type { ProvisioningContext } from './use-cases/context';
@@ -42,10 +43,12 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
     kick: (id) => runner.kick(id),
     kickInterface: (id) => interfaces.kick(id),
     kickReservationStop: (id) => reservationStops.kick(id),
+    kickLimitsChange: (id) => limitsChanges.kick(id),
   };
   const runner = new ProvisionRunner(ctx);
   const interfaces = new InterfaceRunner(ctx);
   const reservationStops = new ReservationStops(ctx);
+  const limitsChanges = new LimitsChanges(ctx);
   const watchers = new DockerEventWatchers(ctx);
 
   return {
@@ -94,6 +97,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
             expired.map((o) => o.id),
           );
           await resumeInterfaceOperations(ctx);
+          await resumeLimitsChanges(ctx, limitsChanges);
         },
       },
     ],
@@ -128,6 +132,7 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
         runner.drain(),
         interfaces.drain(),
         reservationStops.drain(),
+        limitsChanges.drain(),
         drainImageOperations(ctx),
       ]);
     },

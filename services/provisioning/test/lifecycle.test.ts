@@ -437,6 +437,7 @@ describe('drift', () => {
       kick: () => undefined,
       kickInterface: () => undefined,
       kickReservationStop: () => undefined,
+      kickLimitsChange: () => undefined,
     };
 
     await node3Relay.close();
@@ -526,7 +527,7 @@ describe('live limits', () => {
     expect(JSON.stringify(await empty.json())).toMatch(/cpuMillis or memoryBytes/);
   });
 
-  test('PATCH is not checked against the user’s quota, and quota keeps the figures of the creation (reported gap)', async () => {
+  test('PATCH is decided by quota: beyond the limits it is a 409 that changes nothing; within them quota follows', async () => {
     expect(
       (
         await op('/v1/users/kim/quota', {
@@ -544,16 +545,42 @@ describe('live limits', () => {
       })
     ).items[0]!;
     await eventually(async () => (await usage('kim')).cpuMillis.inUse === 500, 10_000, 'counted');
-    const res = await as('kim')(`/v1/containers/${item.containerId}`, {
+    const dockerId = (await onDaemon('node2', item.containerId))!.dockerId;
+
+    const refused = await as('kim')(`/v1/containers/${item.containerId}`, {
       method: 'PATCH',
       ...json({ cpuMillis: 1500, memoryBytes: 512 * 1024 * 1024 }),
     });
-    expect(res.status).toBe(200);
-    const info = (await dockers.node2!.inspect((await onDaemon('node2', item.containerId))!.dockerId))!;
-    expect(info.HostConfig.NanoCpus).toBe(1_500_000_000);
-    expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
-    const u = await usage('kim');
-    expect([u.cpuMillis.limit, u.cpuMillis.inUse]).toEqual([1000, 500]);
-    expect([u.memoryBytes.limit, u.memoryBytes.inUse]).toEqual([256 * 1024 * 1024, 128 * 1024 * 1024]);
+    expect(refused.status).toBe(409);
+    const problem = (await refused.json()) as { detail: string; code: string };
+    expect(problem.code).toBe('quota-exceeded');
+    expect(problem.detail).toMatch(/cpu/i);
+    let info = (await dockers.node2!.inspect(dockerId))!;
+    expect([info.HostConfig.NanoCpus, info.HostConfig.Memory]).toEqual([500_000_000, 128 * 1024 * 1024]);
+    let u = await usage('kim');
+    expect([u.cpuMillis.inUse, u.memoryBytes.inUse]).toEqual([500, 128 * 1024 * 1024]);
+
+    const grown = await as('kim')(`/v1/containers/${item.containerId}`, {
+      method: 'PATCH',
+      ...json({ cpuMillis: 900, memoryBytes: 200 * 1024 * 1024 }),
+    });
+    expect(grown.status).toBe(200);
+    expect(await grown.json()).toMatchObject({ cpuMillis: 900, memoryBytes: 200 * 1024 * 1024 });
+    info = (await dockers.node2!.inspect(dockerId))!;
+    expect([info.HostConfig.NanoCpus, info.HostConfig.Memory]).toEqual([900_000_000, 200 * 1024 * 1024]);
+    u = await usage('kim');
+    expect([u.cpuMillis.inUse, u.memoryBytes.inUse]).toEqual([900, 200 * 1024 * 1024]);
+
+    // Shrinking gives the difference back.
+    expect(
+      (
+        await as('kim')(`/v1/containers/${item.containerId}`, {
+          method: 'PATCH',
+          ...json({ cpuMillis: 200 }),
+        })
+      ).status,
+    ).toBe(200);
+    u = await usage('kim');
+    expect([u.cpuMillis.inUse, u.memoryBytes.inUse]).toEqual([200, 200 * 1024 * 1024]);
   });
 });

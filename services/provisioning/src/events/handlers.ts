@@ -2,6 +2,7 @@ import type { CloudEvent, Subscription, Tx } from '@testbed/kit';
 import { commandTypes, IPAM_EVENTS, parseSagaId, QUOTA_EVENTS, RESERVATION_EVENTS } from './contracts';
 import { onAdmissionGranted, onAdmissionRejected, onAllocated, onAllocateFailed } from '../use-cases/saga';
 import { recordReservationEnd } from '../use-cases/reservation-end';
+import { onResizeAnswered, parseResizeRequestId, quotaResize } from '../use-cases/limits';
 import {
   onInterfaceAllocated,
   onInterfaceAllocateFailed,
@@ -62,6 +63,20 @@ export function provisioningSubscriptions(ctx: ProvisioningContext): Subscriptio
           Number(d.status ?? 409),
           (d.firstConflict as string | null) ?? null,
         );
+    },
+    [quotaResize.granted]: async (d, tx) => {
+      const id = parseResizeRequestId(d.requestId);
+      if (id && (await onResizeAnswered(ctx, tx, id, { granted: true }))) ctx.kickLimitsChange(id);
+    },
+    [quotaResize.rejected]: async (d, tx) => {
+      const id = parseResizeRequestId(d.requestId);
+      if (id)
+        await onResizeAnswered(ctx, tx, id, {
+          granted: false,
+          code: String(d.code ?? 'quota-exceeded'),
+          status: Number(d.status ?? 409),
+          reason: String(d.reason ?? 'rejected'),
+        });
     },
     [commandTypes.reservationEnded]: async (d, tx) => {
       const user = String(d.user ?? '');

@@ -1,3 +1,4 @@
+import { ConflictError, UnavailableError, type DomainError } from '@testbed/kit';
 import { operationView, parsePreferWait, waitForOperation } from '../use-cases/operations';
 import type { OperationRecord } from '../store/operation-store';
 import type { ProvisioningContext } from '../use-cases/context';
@@ -27,4 +28,13 @@ export async function answerOperation(
       ...(wait ? { 'Preference-Applied': `wait=${wait}` } : {}),
     },
   };
+}
+
+/** A failed operation as the problem a synchronous-looking request answers (PATCH of limits). */
+export function operationProblem(op: OperationRecord): DomainError {
+  const e = (op.error ?? {}) as { type?: string; status?: number; detail?: string };
+  const detail = e.detail ?? `operation ${op.id} failed`;
+  const extensions = { operation: op.id, ...(e.type ? { code: e.type } : {}) };
+  if (e.status === 409) return new ConflictError(detail, extensions, e.type ?? 'conflict');
+  return new UnavailableError(detail, extensions);
 }

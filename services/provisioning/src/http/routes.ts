@@ -46,15 +46,15 @@ import {
   restartContainer,
   startContainer,
   stopContainer,
-  updateLimits,
   uploadFiles,
 } from '../use-cases/containers';
 import { listContainers, containersOfOperation, type ContainerRecord } from '../store/container-store';
 import { listOperations, type OperationRecord } from '../store/operation-store';
 import type { NodeRecord } from '../store/node-store';
 import type { ProvisioningContext } from '../use-cases/context';
-import { answerOperation } from './answer-operation';
+import { answerOperation, operationProblem } from './answer-operation';
 import { checkSecondary } from '../use-cases/interfaces';
+import { startLimitsChange } from '../use-cases/limits';
 
 export function nodeView(n: NodeRecord): z.infer<typeof nodeAnswer> {
   return {
@@ -294,14 +294,19 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
     defineRoute({
       method: 'patch',
       path: '/v1/containers/:id',
-      summary: 'Change CPU and memory limits live',
+      summary: 'Change CPU and memory limits live, within the user’s quota',
       tags: ['containers'],
       params: idParams,
       body: limitsPatch,
       responses: { 200: { description: 'the container', schema: containerAnswer } },
-      handler: async ({ params, body, principal }) => {
+      handler: async ({ params, body, principal, req }) => {
         const c = await containerFor(ctx, params.id, principal);
-        return { status: 200, body: containerView(await updateLimits(ctx, c, body)) };
+        const op = await startLimitsChange(ctx, c, body);
+        const done = await waitForOperation(ctx, op.id, parsePreferWait(req.header('prefer')) ?? 30);
+        if (done.state === 'succeeded')
+          return { status: 200, body: containerView(await containerFor(ctx, params.id, principal)) };
+        if (done.state === 'failed') throw operationProblem(done);
+        return answer(done, undefined);
       },
     }),
     defineRoute({

@@ -5,6 +5,24 @@ export type OperationState =
 export const TERMINAL: OperationState[] = ['succeeded', 'partially_succeeded', 'failed', 'cancelled'];
 /** Operations run by the create saga and its runner; other kinds (image pulls, interfaces) run their own way. */
 export const SAGA_KINDS = ['container.create', 'batch.create'];
+/** Operations that change one running container: at most one of them at a time per container. */
+export const CONTAINER_CHANGE_KINDS = [
+  'interface.attach',
+  'interface.move',
+  'interface.detach',
+  'container.update',
+] as const;
+
+/** The change in progress on a container, if any. */
+export const containerChangeInProgress = (tx: Tx, containerId: string) =>
+  tx.operation.findFirst({
+    where: {
+      kind: { in: [...CONTAINER_CHANGE_KINDS] },
+      state: { in: ['pending', 'running'] },
+      saga: { path: ['containerId'], equals: containerId },
+    },
+    select: { id: true, kind: true },
+  });
 
 export interface PlannedItem {
   name: string;

@@ -46,7 +46,7 @@ export async function containerFor(
   return c;
 }
 
-async function dockerOf(ctx: ProvisioningContext, c: ContainerRecord) {
+export async function dockerOf(ctx: ProvisioningContext, c: ContainerRecord) {
   const node = await ctx.db.prisma.$transaction((tx) => findNode(tx, c.node));
   if (!node) throw new NotFoundError('node', c.node);
   if (!c.dockerId) throw new ConflictError(`container '${c.id}' is still being created`, { state: c.state });
@@ -75,21 +75,6 @@ export async function restartContainer(
   const { docker, dockerId } = await dockerOf(ctx, c);
   await docker.restart(dockerId);
   return setState(ctx, c.id, 'running');
-}
-
-export async function updateLimits(
-  ctx: ProvisioningContext,
-  c: ContainerRecord,
-  limits: { cpuMillis?: number; memoryBytes?: number },
-): Promise<ContainerRecord> {
-  const { docker, dockerId } = await dockerOf(ctx, c);
-  await docker.update(dockerId, limits);
-  return ctx.db.prisma.$transaction((tx) =>
-    updateContainer(tx, c.id, {
-      ...(limits.cpuMillis !== undefined ? { cpuMillis: limits.cpuMillis } : {}),
-      ...(limits.memoryBytes !== undefined ? { memoryBytes: BigInt(limits.memoryBytes) } : {}),
-    }),
-  );
 }
 
 /** Removes the container from its node; its addresses (ipam) and usage (quota) follow container.removed. */

@@ -19,6 +19,8 @@ export interface ProvisioningContext {
   kickInterface(operationId: string): void;
   /** Starts the stops of an ended reservation's containers. */
   kickReservationStop(operationId: string): void;
+  /** Starts the Docker side of a granted live resize. */
+  kickLimitsChange(operationId: string): void;
 }
 
 export function inTransaction<T>(

@@ -6,6 +6,7 @@ import { findContainer, updateContainer, type ContainerRecord } from '../store/c
 import { findNode, type NodeRecord } from '../store/node-store';
 import { findNetwork } from '../store/network-store';
 import {
+  containerChangeInProgress,
   findOperation,
   insertOperation,
   lockOperation,
@@ -113,17 +114,11 @@ function poolHolding(ctx: ProvisioningContext, candidates: string[], ip: string)
   });
 }
 
-async function refuseConcurrent(tx: Tx, containerId: string): Promise<void> {
-  const busy = await tx.operation.findFirst({
-    where: {
-      kind: { in: [...INTERFACE_KINDS] },
-      state: { in: ['pending', 'running'] },
-      saga: { path: ['containerId'], equals: containerId },
-    },
-    select: { id: true },
-  });
+/** One change of a container at a time: attach, move, detach and live updates exclude each other. */
+export async function refuseConcurrent(tx: Tx, containerId: string): Promise<void> {
+  const busy = await containerChangeInProgress(tx, containerId);
   if (busy)
-    throw new ConflictError(`container '${containerId}' has an interface operation in progress`, {
+    throw new ConflictError(`container '${containerId}' has a ${busy.kind} in progress`, {
       operation: busy.id,
     });
 }

@@ -12,6 +12,9 @@ export const quotaEventTypes = {
   reserveGranted: 'quota.reserve.granted',
   reserveRejected: 'quota.reserve.rejected',
   released: 'quota.released',
+  resizeRequested: 'quota.resize.requested',
+  resizeGranted: 'quota.resize.granted',
+  resizeRejected: 'quota.resize.rejected',
 } as const;
 
 export const reservationEventTypes = {
@@ -49,6 +52,20 @@ export const reserveRequested = z.object({
   cpuMillis: amount.max(1_000_000),
   memoryBytes: amount.max(Number.MAX_SAFE_INTEGER),
   addresses: amount.max(64),
+});
+
+/**
+ * A running container's new CPU and memory (provisioning's live update): granted when the user's
+ * usage with the container at its new size fits the limits. `force` applies it unchecked (the
+ * compensation that puts back the size a failed update left).
+ */
+export const resizeRequested = z.object({
+  requestId: z.string().min(1).max(200),
+  containerId: z.string().min(1),
+  user: z.string().min(1).max(200),
+  cpuMillis: amount.max(1_000_000),
+  memoryBytes: amount.max(Number.MAX_SAFE_INTEGER),
+  force: z.boolean().default(false),
 });
 
 /** Releases what one admission still holds (saga compensation); started containers stay counted. */

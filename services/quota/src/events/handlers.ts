@@ -21,7 +21,9 @@ import {
   quotaEventTypes,
   releaseRequested,
   reserveRequested,
+  resizeRequested,
 } from './contracts';
+import { resize } from '../use-cases/resize';
 
 /**
  * A malformed admission request is answered (rejected, 422), not retried: the saga waits for an
@@ -56,6 +58,7 @@ function handlersOf(
 ): Record<string, (event: CloudEvent<unknown>, tx: Tx) => Promise<unknown>> {
   return {
     [quotaEventTypes.reserveRequested]: (e, tx) => onReserveRequested(ctx, e, tx),
+    [quotaEventTypes.resizeRequested]: (e, tx) => resize(ctx, dataOf(resizeRequested, e), tx),
     [quotaEventTypes.releaseRequested]: (e, tx) =>
       releaseAdmission(ctx, dataOf(releaseRequested, e).requestId, tx),
     [provisioningEventTypes.containerStarted]: (e, tx) =>
