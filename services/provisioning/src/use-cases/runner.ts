@@ -19,6 +19,7 @@ import { announceOperation, command } from './saga';
 import { ensureNodeNetwork } from './nodes';
 import { claimOperation, OperationWorkers, runningOperation, whileClaimed } from './claims';
 import { startInterfaceOperation } from './interfaces';
+import { lockContainer } from './containers';
 import type { ProvisioningContext } from './context';
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -247,11 +248,14 @@ export class ProvisionRunner {
           .remove(c.dockerId!, true)
           .catch(() => undefined);
       await ctx.db.prisma.$transaction(async (tx) => {
+        // The events watcher may have recorded the removal first: then it announced it too.
+        const current = await lockContainer(tx, c.id);
         const row = await updateContainer(tx, c.id, {
           state: 'error',
           error: 'cancelled',
-          removedAt: ctx.clock.now(),
+          removedAt: current?.removedAt ?? ctx.clock.now(),
         });
+        if (current?.removedAt) return;
         await emitContainerEvent(ctx, tx, provisioningEventTypes.containerRemoved, row, {
           containerId: row.id,
           node: row.node,
