@@ -38,7 +38,11 @@ export async function startEmbedded(
     metrics,
     authenticator: await authenticatorFor(config),
     open: async () => {
-      const db = await openDatabase({ url: config.DATABASE_URL });
+      const db = await openDatabase({
+        url: config.DATABASE_URL,
+        onPoolError: (err) =>
+          logger.warn({ err: err.message }, 'a database connection ended; the pool opens another'),
+      });
       const { applied } = await migrateDatabase({ database: db });
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
       const bus = createInProcessBus({ db, logger, metrics });

@@ -84,6 +84,10 @@ async function openPostgres(opts: OpenDatabaseOptions, url: string): Promise<Dat
     application_name: opts.applicationName ?? 'testbed',
   });
   const onPoolError = opts.onPoolError ?? (() => undefined);
+  // An idle client's connection ended by the server (a restart, a terminated backend) emits on the
+  // pool; Prisma's listener is gone once it disconnects, and an 'error' nobody listens to would
+  // end the process. The pool drops that client by itself and opens a new one when needed.
+  pool.on('error', onPoolError);
   const adapter = new PrismaPg(pool, { onPoolError, onConnectionError: onPoolError });
   const namespace = new URL(url).pathname.slice(1) || 'postgres';
   const prisma = traced(new PrismaClient({ adapter, transactionOptions }), namespace);

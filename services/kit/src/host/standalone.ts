@@ -76,7 +76,11 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
     metrics,
     authenticator: await authenticatorFor(config),
     open: async () => {
-      const db = await openDatabase({ url: config.DATABASE_URL });
+      const db = await openDatabase({
+        url: config.DATABASE_URL,
+        onPoolError: (err) =>
+          logger.warn({ err: err.message }, 'a database connection ended; the pool opens another'),
+      });
       const bus = createKafkaBus({
         brokers: config.KAFKA_BROKERS,
         namespace: config.KAFKA_NAMESPACE,

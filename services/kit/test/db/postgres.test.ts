@@ -174,3 +174,29 @@ test('migrations run whole (semicolons in function bodies); a failing one is rol
     for (const dir of [good, broken]) rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a connection the server ends while idle is reported and replaced, never an unhandled error', async () => {
+  const seen: Error[] = [];
+  const own = await openDatabase({
+    url: testDb.url,
+    applicationName: 'idle-kill-test',
+    onPoolError: (e) => seen.push(e),
+  });
+  try {
+    await own.ping(); // one idle connection in the pool
+    const admin = await openDatabase({ url: testDb.url });
+    try {
+      await admin.prisma.$queryRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'idle-kill-test' AND pid <> pg_backend_pid()`;
+    } finally {
+      await admin.close();
+    }
+    const deadline = Date.now() + 5000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(seen[0]?.message).toMatch(/terminat/);
+    await own.ping(); // a new connection serves the next query
+    await expect(own.prisma.$queryRaw`SELECT 1 AS one`).resolves.toEqual([{ one: 1 }]);
+  } finally {
+    await own.close();
+  }
+});
