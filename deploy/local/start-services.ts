@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   process.env.QUOTA_KNOWN_NODES ??= process.env.TESTBED_NODES;
   // provisioning registers the rig's nodes (TESTBED_NODES, NODEn_*, DOCKER_TLS_*) at start.
   process.env.PROVISIONING_NODES_FROM_ENV ??= 'true';
+  // The rig's daemons have no registry to pull busybox from: the interface helper uses its image.
+  process.env.PROVISIONING_HELPER_IMAGE ??= 'testbed/busybox';
   const migrate = run('migrate', [path.join(root, 'prisma', 'migrate.ts')], process.env);
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);
