@@ -14,8 +14,8 @@ import { DockerEventWatchers, reconcile } from './use-cases/drift';
 import { expirePendingSagas } from './use-cases/saga';
 import { drainImageOperations, imageOperationsTask } from './use-cases/images';
 import { InterfaceRunner, resumeInterfaceOperations } from './use-cases/interfaces';
-import { RESERVATION_STOP_KINDS, ReservationStops } from './use-cases/reservation-end';
-import { LimitsChanges, resumeLimitsChanges } from './use-cases/limits';
+import { RESERVATION_STOP, RESERVATION_STOP_KINDS, ReservationStops } from './use-cases/reservation-end';
+import { CONTAINER_UPDATE, LimitsChanges, resumeLimitsChanges } from './use-cases/limits';
 import { pendingOlderThan, SAGA_KINDS, unclaimedRunning } from './store/operation-store';
 import { staleBefore } from './use-cases/claims';
 import type { ProvisioningContext } from './use-cases/context';
@@ -39,16 +39,22 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
       provisioningMetrics(deps.metrics, deps.db).observeDockerCall,
     ),
     workerId: `${deps.source}-${randomUUID()}`,
-    // Called only by bus handlers and tasks, after `runner` below exists.
-    kick: (id) => runner.kick(id),
-    kickInterface: (id) => interfaces.kick(id),
-    kickReservationStop: (id) => reservationStops.kick(id),
-    kickLimitsChange: (id) => limitsChanges.kick(id),
+    // Called only by bus handlers and tasks, after the workers below exist.
+    kick: (kind, id) => workerFor(kind).kick(id),
   };
   const runner = new ProvisionRunner(ctx);
   const interfaces = new InterfaceRunner(ctx);
   const reservationStops = new ReservationStops(ctx);
   const limitsChanges = new LimitsChanges(ctx);
+  /** Which worker runs an operation of a kind; an interface kick may name the family only. */
+  const workerFor = (kind: string): { kick(id: string): void } =>
+    kind.startsWith('interface')
+      ? interfaces
+      : kind === RESERVATION_STOP
+        ? reservationStops
+        : kind === CONTAINER_UPDATE
+          ? limitsChanges
+          : runner;
   const watchers = new DockerEventWatchers(ctx);
 
   return {
@@ -87,17 +93,17 @@ export const createProvisioningService: ServiceFactory<ProvisioningConfig> = (de
             stale: await unclaimedRunning(tx, SAGA_KINDS, staleBefore(ctx)),
             expired: await pendingOlderThan(tx, SAGA_KINDS, deadline),
           }));
-          for (const { id } of stale) ctx.kick(id);
+          for (const { id, kind } of stale) ctx.kick(kind, id);
           const stops = await ctx.db.prisma.$transaction((tx) =>
             unclaimedRunning(tx, RESERVATION_STOP_KINDS, staleBefore(ctx)),
           );
-          for (const { id } of stops) reservationStops.kick(id);
+          for (const { id } of stops) ctx.kick(RESERVATION_STOP, id);
           await expirePendingSagas(
             ctx,
             expired.map((o) => o.id),
           );
           await resumeInterfaceOperations(ctx);
-          await resumeLimitsChanges(ctx, limitsChanges);
+          await resumeLimitsChanges(ctx);
         },
       },
     ],

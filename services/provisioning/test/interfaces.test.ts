@@ -9,6 +9,9 @@ import type { TestHost } from '../../../test/support/test-host';
 import { defaultProvisioningConfig } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
 import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
+import { followProgress, inspectImage } from '../src/docker/node-images';
+import { rigEnv } from '../../../test/support/rig';
+import type { Readable } from 'node:stream';
 import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(180_000);
@@ -16,6 +19,11 @@ jest.setTimeout(180_000);
 const platform = testPlatform();
 const node1 = new NodeDocker(rigEndpoint('node1'), 30_000);
 const labNetwork = `lab-${platform}`;
+// The interface helper's image, in the rig's registry only: the node pulls it on first use.
+const registry = rigEnv('TESTBED_REGISTRY').TESTBED_REGISTRY as string;
+const helperRepo = `${registry}/testbed-test/helper-${platform}`;
+const helperImage = `${helperRepo}:1`;
+let helperDigest: string | undefined;
 let host: TestHost;
 const json = (body: unknown) => ({ body: JSON.stringify(body) });
 const op = (path: string, init?: RequestInit) => host.call('operator', 'operator', path, init);
@@ -56,6 +64,16 @@ async function eth1Addresses(dockerId: string): Promise<string[] | null> {
 }
 
 beforeAll(async () => {
+  await node1.docker.getImage('testbed/busybox').tag({ repo: helperRepo, tag: '1' });
+  const pushing = (await node1.docker
+    .getImage(helperImage)
+    .push({ authconfig: { serveraddress: registry } })) as unknown as Readable;
+  await followProgress(pushing, 'node1', `push ${helperImage}`);
+  helperDigest = (await inspectImage(node1, helperImage))!.repoDigests
+    .find((r) => r.startsWith(`${helperRepo}@`))!
+    .split('@')[1];
+  await node1.docker.getImage(helperImage).remove(); // only the tag: testbed/busybox stays
+  expect(await inspectImage(node1, helperImage)).toBeUndefined();
   const poolNetworks = `${defaultProvisioningConfig.PROVISIONING_POOL_NETWORKS},lab=172.11.0.0/24@172.11.0.1`;
   host = await startProvisioningHost({
     name: 'provisioning-interfaces',
@@ -64,7 +82,7 @@ beforeAll(async () => {
     nodes: ['node1'],
     provisioning: {
       PROVISIONING_POOL_NETWORKS: poolNetworks,
-      PROVISIONING_HELPER_IMAGE: 'testbed/busybox',
+      PROVISIONING_HELPER_IMAGE: helperImage,
       PROVISIONING_DOCKER_TIMEOUT_MS: 15_000,
     },
   });
@@ -84,6 +102,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.stop();
+  await node1.docker
+    .getImage(helperImage)
+    .remove()
+    .catch(() => undefined);
+  if (helperDigest)
+    await fetch(`http://${registry}/v2/testbed-test/helper-${platform}/manifests/${helperDigest}`, {
+      method: 'DELETE',
+      signal: AbortSignal.timeout(10_000),
+    }).catch(() => undefined);
   for (const c of await node1.listOwned(platform)) await node1.remove(c.dockerId, true);
   await node1.removeNetwork(labNetwork);
 });
@@ -104,6 +131,8 @@ test('attach gives eth1 a secondary address; moving it shows the new address ins
   expect(eth1).toMatchObject({ name: 'eth1', pool: 'secondary', network: 'testbed-secondary' });
   expect(eth1.ip).toMatch(/^172\.10\.0\.\d+$/);
   expect(await eth1Addresses(c.dockerId)).toEqual([`${eth1.ip}/24`]);
+  // The node had no helper image (it names eth1 inside the container): it was pulled for this.
+  expect(await inspectImage(node1, helperImage)).toBeDefined();
   await eventually(async () => (await boundTo('secondary', c.id)).includes(eth1.ip), 10_000, 'eth1 bound');
   const view = (await (await carol(`/v1/containers/${c.id}`)).json()) as { interfaces: Interface[] };
   expect(view.interfaces.map((i) => [i.name, i.ip])).toEqual([

@@ -435,9 +435,6 @@ describe('drift', () => {
       dockers: new NodeDockers(10_000, ''),
       workerId: 'lifecycle-test',
       kick: () => undefined,
-      kickInterface: () => undefined,
-      kickReservationStop: () => undefined,
-      kickLimitsChange: () => undefined,
     };
 
     await node3Relay.close();

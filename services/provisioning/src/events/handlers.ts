@@ -1,8 +1,8 @@
 import type { CloudEvent, Subscription, Tx } from '@testbed/kit';
 import { commandTypes, IPAM_EVENTS, parseSagaId, QUOTA_EVENTS, RESERVATION_EVENTS } from './contracts';
 import { onAdmissionGranted, onAdmissionRejected, onAllocated, onAllocateFailed } from '../use-cases/saga';
-import { recordReservationEnd } from '../use-cases/reservation-end';
-import { onResizeAnswered, parseResizeRequestId, quotaResize } from '../use-cases/limits';
+import { recordReservationEnd, RESERVATION_STOP } from '../use-cases/reservation-end';
+import { CONTAINER_UPDATE, onResizeAnswered, parseResizeRequestId, quotaResize } from '../use-cases/limits';
 import {
   onInterfaceAllocated,
   onInterfaceAllocateFailed,
@@ -36,13 +36,13 @@ export function provisioningSubscriptions(ctx: ProvisioningContext): Subscriptio
       const interfaceOp = parseInterfaceRequestId(d.requestId);
       if (interfaceOp) {
         const ip = (d.items as { ip: string }[] | undefined)?.[0]?.ip;
-        if (ip && (await onInterfaceAllocated(ctx, tx, interfaceOp, ip))) ctx.kickInterface(interfaceOp);
+        if (ip && (await onInterfaceAllocated(ctx, tx, interfaceOp, ip))) ctx.kick('interface', interfaceOp);
         return;
       }
       const id = parseSagaId(d.requestId);
       if (!id || id.node) return;
       const ips = ((d.items as { ip: string }[] | undefined) ?? []).map((i) => i.ip);
-      if (await onAllocated(ctx, tx, id.operationId, ips)) ctx.kick(id.operationId);
+      if (await onAllocated(ctx, tx, id.operationId, ips)) ctx.kick('batch.create', id.operationId);
     },
     [commandTypes.ipamAllocateFailed]: async (d, tx) => {
       const interfaceOp = parseInterfaceRequestId(d.requestId);
@@ -66,7 +66,7 @@ export function provisioningSubscriptions(ctx: ProvisioningContext): Subscriptio
     },
     [quotaResize.granted]: async (d, tx) => {
       const id = parseResizeRequestId(d.requestId);
-      if (id && (await onResizeAnswered(ctx, tx, id, { granted: true }))) ctx.kickLimitsChange(id);
+      if (id && (await onResizeAnswered(ctx, tx, id, { granted: true }))) ctx.kick(CONTAINER_UPDATE, id);
     },
     [quotaResize.rejected]: async (d, tx) => {
       const id = parseResizeRequestId(d.requestId);
@@ -86,7 +86,7 @@ export function provisioningSubscriptions(ctx: ProvisioningContext): Subscriptio
       // The stops are recorded with this event's consumption and run after the commit (Docker
       // work stays out of the transaction); a process that dies first leaves them to the resume task.
       const id = await recordReservationEnd(ctx, tx, { reservationId, user, nodes });
-      if (id) ctx.kickReservationStop(id);
+      if (id) ctx.kick(RESERVATION_STOP, id);
     },
   };
   return [

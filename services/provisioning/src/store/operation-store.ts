@@ -112,7 +112,7 @@ export const unclaimedRunning = (tx: Tx, kinds: readonly string[], staleBefore: 
       kind: { in: [...kinds] },
       OR: [{ claimedAt: null }, { claimedAt: { lt: staleBefore } }],
     },
-    select: { id: true, createdAt: true },
+    select: { id: true, kind: true, createdAt: true },
   });
 
 /** Renews this worker's claim; a claim another worker took over is left alone. */

@@ -13,14 +13,11 @@ export interface ProvisioningContext {
   dockers: NodeDockers;
   /** This process's identity in operation claims (a restarted process is another worker). */
   workerId: string;
-  /** Starts the Docker work of an operation whose addresses are allocated (after the commit). */
-  kick(operationId: string): void;
-  /** Starts the Docker work of an interface operation (attach, move, detach). */
-  kickInterface(operationId: string): void;
-  /** Starts the stops of an ended reservation's containers. */
-  kickReservationStop(operationId: string): void;
-  /** Starts the Docker side of a granted live resize. */
-  kickLimitsChange(operationId: string): void;
+  /**
+   * Starts the work of an operation of `kind` in this process, after the caller's transaction
+   * commits (the worker waits for it); the resume task calls it for operations a dead process left.
+   */
+  kick(kind: string, operationId: string): void;
 }
 
 export function inTransaction<T>(

@@ -4,6 +4,7 @@ import { poolNetworks } from '../config';
 import { commandTypes, IPAM_COMMANDS, provisioningEventTypes } from '../events/contracts';
 import { findContainer, updateContainer, type ContainerRecord } from '../store/container-store';
 import { findNode, type NodeRecord } from '../store/node-store';
+import { inspectImage, pullImage } from '../docker/node-images';
 import { findNetwork } from '../store/network-store';
 import {
   containerChangeInProgress,
@@ -180,7 +181,7 @@ export async function startInterfaceOperation(
     }
     return (await findOperation(tx, id))!;
   });
-  if (op.state === 'running') ctx.kickInterface(op.id);
+  if (op.state === 'running') ctx.kick(op.kind, op.id);
   return op;
 }
 
@@ -302,6 +303,8 @@ export class InterfaceRunner {
     const nets = poolNetworks(ctx.config);
 
     const helperImage = ctx.config.PROVISIONING_HELPER_IMAGE;
+    // A node that never ran the helper pulls its image first (once; a pull is idempotent).
+    if (!(await inspectImage(docker, helperImage))) await pullImage(docker, helperImage);
     if (op.kind === 'interface.detach') {
       const ep = await docker.endpointOn(c.dockerId, c.secondaryNetwork!);
       if (ep) await docker.detachInterface(c.secondaryNetwork!, c.dockerId, ep.mac, helperImage);
@@ -434,7 +437,7 @@ export async function resumeInterfaceOperations(ctx: ProvisioningContext): Promi
       new Date(ctx.clock.now().getTime() - ctx.config.PROVISIONING_SAGA_DEADLINE_MS),
     ),
   }));
-  for (const { id } of stale) ctx.kickInterface(id);
+  for (const { id, kind } of stale) ctx.kick(kind, id);
   for (const { id } of expired) {
     await ctx.db.prisma.$transaction(async (tx) => {
       const op = await lockOperation(tx, id);

@@ -196,13 +196,13 @@ export class LimitsChanges {
 }
 
 /** Resume task: granted changes whose worker died run again; ones quota never answered fail. */
-export async function resumeLimitsChanges(ctx: ProvisioningContext, changes: LimitsChanges): Promise<void> {
+export async function resumeLimitsChanges(ctx: ProvisioningContext): Promise<void> {
   const deadline = new Date(ctx.clock.now().getTime() - ctx.config.PROVISIONING_SAGA_DEADLINE_MS);
   const { stale, expired } = await ctx.db.prisma.$transaction(async (tx) => ({
     stale: await unclaimedRunning(tx, KINDS, staleBefore(ctx)),
     expired: await pendingOlderThan(tx, KINDS, deadline),
   }));
-  for (const { id } of stale) changes.kick(id);
+  for (const { id } of stale) ctx.kick(CONTAINER_UPDATE, id);
   for (const { id } of expired) {
     await ctx.db.prisma.$transaction(async (tx) => {
       const op = await lockOperation(tx, id);

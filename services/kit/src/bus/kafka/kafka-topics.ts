@@ -23,13 +23,35 @@ export async function createMissingTopics(
     );
     if (wanted.length === 0) return [];
     // Resolves false rather than failing when another process created one meanwhile.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: wanted.map((topic) => ({ topic, numPartitions: partitions ?? -1, replicationFactor: -1 })),
-    });
+    await untilKnown(() =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: wanted.map((topic) => ({ topic, numPartitions: partitions ?? -1, replicationFactor: -1 })),
+      }),
+    );
+    await untilKnown(() => admin.fetchTopicMetadata({ topics: wanted }));
     return wanted;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * A topic the controller just created may be unknown to the broker's metadata for a moment
+ * (KRaft propagates it asynchronously), and KafkaJS retries only LEADER_NOT_AVAILABLE while it
+ * waits for leaders: UNKNOWN_TOPIC_OR_PARTITION is retried here, for at most ten seconds.
+ */
+async function untilKnown<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      const transient = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+      if (!transient || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 
