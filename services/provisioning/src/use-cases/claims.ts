@@ -40,6 +40,35 @@ export class OperationWorkers {
   }
 }
 
+/**
+ * The worker of one kind of operation: `kick` runs `perform` for an operation once it is running
+ * and this process holds its claim, renewing the claim meanwhile.
+ */
+export abstract class ClaimedOperations {
+  private readonly workers: OperationWorkers;
+
+  constructor(
+    protected readonly ctx: ProvisioningContext,
+    what: string,
+  ) {
+    this.workers = new OperationWorkers(ctx, what, async (id) => {
+      const op = await runningOperation(ctx, id);
+      if (!op || !(await claimOperation(ctx, id))) return;
+      await whileClaimed(ctx, id, () => this.perform(op));
+    });
+  }
+
+  kick(operationId: string): void {
+    this.workers.kick(operationId);
+  }
+
+  drain(): Promise<void> {
+    return this.workers.drain();
+  }
+
+  protected abstract perform(op: OperationRecord): Promise<void>;
+}
+
 /** The operation once it is running or ended, polled (bounded): a kick can come before its transaction commits. */
 export async function runningOperation(
   ctx: ProvisioningContext,

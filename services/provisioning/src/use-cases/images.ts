@@ -23,7 +23,7 @@ import {
   type Saga,
 } from '../store/operation-store';
 import { IMAGE_KINDS, type ImageKind } from '../store/image-operation-store';
-import { claimOperation, OperationWorkers, staleBefore, whileClaimed } from './claims';
+import { ClaimedOperations, staleBefore } from './claims';
 import { announceOperation } from './saga';
 import type { ProvisioningContext } from './context';
 
@@ -102,24 +102,14 @@ export async function startImageOperation(
   return op;
 }
 
-const workers = new WeakMap<ProvisioningContext, OperationWorkers>();
+/** Pulls and checks, run by the process that holds the operation's claim. */
+class ImageOperations extends ClaimedOperations {
+  constructor(ctx: ProvisioningContext) {
+    super(ctx, 'image operation');
+  }
 
-/** Runs an image operation in the background, once per process. */
-export function runImageOperation(ctx: ProvisioningContext, id: string): void {
-  let w = workers.get(ctx);
-  if (!w) workers.set(ctx, (w = new OperationWorkers(ctx, 'image operation', (opId) => work(ctx, opId))));
-  w.kick(id);
-}
-
-/** Waits for this process's image work in hand (graceful stop). */
-export async function drainImageOperations(ctx: ProvisioningContext): Promise<void> {
-  await workers.get(ctx)?.drain();
-}
-
-async function work(ctx: ProvisioningContext, id: string): Promise<void> {
-  if (!(await claimOperation(ctx, id))) return;
-  await whileClaimed(ctx, id, async () => {
-    const op = (await ctx.db.prisma.$transaction((tx) => findOperation(tx, id)))!;
+  protected async perform(op: OperationRecord): Promise<void> {
+    const { ctx } = this;
     const node = await ctx.db.prisma.$transaction((tx) =>
       findNode(tx, (op.request as { node: string }).node),
     );
@@ -130,9 +120,23 @@ async function work(ctx: ProvisioningContext, id: string): Promise<void> {
         }
       : op.kind === 'image.pull'
         ? await pullOne(ctx.dockers.for(node), op.request as PullRequest)
-        : await checkUpdates(ctx, id, ctx.dockers.for(node), op.request as CheckUpdatesRequest);
-    await finish(ctx, id, outcome);
-  });
+        : await checkUpdates(ctx, op.id, ctx.dockers.for(node), op.request as CheckUpdatesRequest);
+    await finish(ctx, op.id, outcome);
+  }
+}
+
+const workers = new WeakMap<ProvisioningContext, ImageOperations>();
+
+/** Runs an image operation in the background, once per process. */
+export function runImageOperation(ctx: ProvisioningContext, id: string): void {
+  let w = workers.get(ctx);
+  if (!w) workers.set(ctx, (w = new ImageOperations(ctx)));
+  w.kick(id);
+}
+
+/** Waits for this process's image work in hand (graceful stop). */
+export async function drainImageOperations(ctx: ProvisioningContext): Promise<void> {
+  await workers.get(ctx)?.drain();
 }
 
 async function finish(ctx: ProvisioningContext, id: string, outcome: Outcome): Promise<void> {

@@ -17,7 +17,7 @@ import {
   type OperationRecord,
 } from '../store/operation-store';
 import { announceOperation, command } from './saga';
-import { claimOperation, OperationWorkers, runningOperation, staleBefore, whileClaimed } from './claims';
+import { ClaimedOperations, staleBefore } from './claims';
 import { emitContainerEvent } from './runner';
 import type { ProvisioningContext } from './context';
 
@@ -263,34 +263,20 @@ async function heldBy(
  * runner's). Every step is idempotent, so the resume task can run an operation again after its
  * process died.
  */
-export class InterfaceRunner {
-  private readonly workers: OperationWorkers;
-
-  constructor(private readonly ctx: ProvisioningContext) {
-    this.workers = new OperationWorkers(ctx, 'interface operation', (id) => this.run(id));
+export class InterfaceRunner extends ClaimedOperations {
+  constructor(ctx: ProvisioningContext) {
+    super(ctx, 'interface operation');
   }
 
-  kick(operationId: string): void {
-    this.workers.kick(operationId);
+  protected async perform(op: OperationRecord): Promise<void> {
+    try {
+      await this.apply(op);
+    } catch (err) {
+      await this.fail(op, err);
+    }
   }
 
-  drain(): Promise<void> {
-    return this.workers.drain();
-  }
-
-  private async run(operationId: string): Promise<void> {
-    const op = await runningOperation(this.ctx, operationId);
-    if (!op || !(await claimOperation(this.ctx, operationId))) return;
-    await whileClaimed(this.ctx, operationId, async () => {
-      try {
-        await this.perform(op);
-      } catch (err) {
-        await this.fail(op, err);
-      }
-    });
-  }
-
-  private async perform(op: OperationRecord): Promise<void> {
+  private async apply(op: OperationRecord): Promise<void> {
     const { ctx } = this;
     const work = workOf(op);
     const { c, node } = await ctx.db.prisma.$transaction(async (tx) => {

@@ -12,7 +12,7 @@ import {
   type OperationRecord,
 } from '../store/operation-store';
 import { dockerOf } from './containers';
-import { claimOperation, OperationWorkers, runningOperation, staleBefore, whileClaimed } from './claims';
+import { ClaimedOperations, staleBefore } from './claims';
 import { refuseConcurrent } from './interfaces';
 import { announceOperation, command } from './saga';
 import type { ProvisioningContext } from './context';
@@ -140,58 +140,38 @@ async function end(
 }
 
 /** The Docker side of granted resizes, one worker per operation (resumed like the others). */
-export class LimitsChanges {
-  private readonly workers: OperationWorkers;
-
-  constructor(private readonly ctx: ProvisioningContext) {
-    this.workers = new OperationWorkers(ctx, 'limits change', (id) => this.run(id));
+export class LimitsChanges extends ClaimedOperations {
+  constructor(ctx: ProvisioningContext) {
+    super(ctx, 'limits change');
   }
 
-  kick(operationId: string): void {
-    this.workers.kick(operationId);
-  }
-
-  drain(): Promise<void> {
-    return this.workers.drain();
-  }
-
-  private async run(operationId: string): Promise<void> {
+  protected async perform(op: OperationRecord): Promise<void> {
     const { ctx } = this;
-    const op = await runningOperation(ctx, operationId);
-    if (!op || !(await claimOperation(ctx, operationId))) return;
-    await whileClaimed(ctx, operationId, async () => {
-      const r = resizeOf(op);
-      try {
-        const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, r.containerId));
-        if (!c || c.removedAt) throw new Error(`container '${r.containerId}' no longer exists`);
-        const { docker, dockerId } = await dockerOf(ctx, c);
-        await docker.update(dockerId, { cpuMillis: r.cpuMillis, memoryBytes: r.memoryBytes });
-        await ctx.db.prisma.$transaction(async (tx) => {
-          const locked = await lockOperation(tx, operationId);
-          if (!locked || locked.state !== 'running') return;
-          await updateContainer(tx, c.id, { cpuMillis: r.cpuMillis, memoryBytes: BigInt(r.memoryBytes) });
-          await end(
-            ctx,
-            tx,
-            locked,
-            'succeeded',
-            { cpuMillis: r.cpuMillis, memoryBytes: r.memoryBytes },
-            null,
-          );
+    const operationId = op.id;
+    const r = resizeOf(op);
+    try {
+      const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, r.containerId));
+      if (!c || c.removedAt) throw new Error(`container '${r.containerId}' no longer exists`);
+      const { docker, dockerId } = await dockerOf(ctx, c);
+      await docker.update(dockerId, { cpuMillis: r.cpuMillis, memoryBytes: r.memoryBytes });
+      await ctx.db.prisma.$transaction(async (tx) => {
+        const locked = await lockOperation(tx, operationId);
+        if (!locked || locked.state !== 'running') return;
+        await updateContainer(tx, c.id, { cpuMillis: r.cpuMillis, memoryBytes: BigInt(r.memoryBytes) });
+        await end(ctx, tx, locked, 'succeeded', { cpuMillis: r.cpuMillis, memoryBytes: r.memoryBytes }, null);
+      });
+    } catch (err) {
+      await ctx.db.prisma.$transaction(async (tx) => {
+        const locked = await lockOperation(tx, operationId);
+        if (!locked || locked.state !== 'running') return;
+        await askQuota(ctx, tx, locked, r, true);
+        await end(ctx, tx, locked, 'failed', null, {
+          type: 'update-failed',
+          status: 502,
+          detail: err instanceof Error ? err.message : String(err),
         });
-      } catch (err) {
-        await ctx.db.prisma.$transaction(async (tx) => {
-          const locked = await lockOperation(tx, operationId);
-          if (!locked || locked.state !== 'running') return;
-          await askQuota(ctx, tx, locked, r, true);
-          await end(ctx, tx, locked, 'failed', null, {
-            type: 'update-failed',
-            status: 502,
-            detail: err instanceof Error ? err.message : String(err),
-          });
-        });
-      }
-    });
+      });
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type OperationRecord,
 } from '../store/operation-store';
 import { stopReservationContainers } from './containers';
-import { claimOperation, OperationWorkers, runningOperation, whileClaimed } from './claims';
+import { ClaimedOperations } from './claims';
 import { announceOperation } from './saga';
 import type { ProvisioningContext } from './context';
 
@@ -47,30 +47,15 @@ export async function recordReservationEnd(
   return id;
 }
 
-export class ReservationStops {
-  private readonly workers: OperationWorkers;
-
-  constructor(private readonly ctx: ProvisioningContext) {
-    this.workers = new OperationWorkers(ctx, 'reservation stop', (id) => this.run(id));
+export class ReservationStops extends ClaimedOperations {
+  constructor(ctx: ProvisioningContext) {
+    super(ctx, 'reservation stop');
   }
 
-  kick(operationId: string): void {
-    this.workers.kick(operationId);
-  }
-
-  drain(): Promise<void> {
-    return this.workers.drain();
-  }
-
-  private async run(operationId: string): Promise<void> {
-    const { ctx } = this;
-    const op = await runningOperation(ctx, operationId);
-    if (!op || !(await claimOperation(ctx, operationId))) return;
-    await whileClaimed(ctx, operationId, async () => {
-      const end = op.request as ReservationEnd;
-      const outcome = await stopReservationContainers(ctx, end.user, end.nodes);
-      await finish(ctx, op, outcome);
-    });
+  protected async perform(op: OperationRecord): Promise<void> {
+    const end = op.request as ReservationEnd;
+    const outcome = await stopReservationContainers(this.ctx, end.user, end.nodes);
+    await finish(this.ctx, op, outcome);
   }
 }
 

@@ -17,7 +17,7 @@ import {
 } from '../store/operation-store';
 import { announceOperation, command } from './saga';
 import { ensureNodeNetwork } from './nodes';
-import { claimOperation, OperationWorkers, runningOperation, whileClaimed } from './claims';
+import { ClaimedOperations } from './claims';
 import { startInterfaceOperation } from './interfaces';
 import { lockContainer } from './containers';
 import type { ProvisioningContext } from './context';
@@ -76,33 +76,18 @@ async function boundedEach<T>(items: T[], limit: number, work: (item: T) => Prom
  * Each item is idempotent: a container already made for it (found by its label) is kept when it
  * runs and made again otherwise, so a restarted process converges.
  */
-export class ProvisionRunner {
-  private readonly workers: OperationWorkers;
-
-  constructor(private readonly ctx: ProvisioningContext) {
-    this.workers = new OperationWorkers(ctx, 'provisioning run', (id) => this.run(id));
+export class ProvisionRunner extends ClaimedOperations {
+  constructor(ctx: ProvisioningContext) {
+    super(ctx, 'provisioning run');
   }
 
-  kick(operationId: string): void {
-    this.workers.kick(operationId);
-  }
-
-  drain(): Promise<void> {
-    return this.workers.drain();
-  }
-
-  private async run(operationId: string): Promise<void> {
-    const { ctx } = this;
-    const op = await runningOperation(ctx, operationId);
-    if (!op || !(await claimOperation(ctx, operationId))) return;
-    await whileClaimed(ctx, operationId, async () => {
-      const rows = await ctx.db.prisma.$transaction((tx) => containersOfOperation(tx, operationId));
-      const byNode = new Map<string, ContainerRecord[]>();
-      for (const r of rows.filter((r) => r.state === 'creating'))
-        byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
-      await Promise.all([...byNode].map(([node, items]) => this.runNode(op, node, items)));
-      await this.finish(operationId);
-    });
+  protected async perform(op: OperationRecord): Promise<void> {
+    const rows = await this.ctx.db.prisma.$transaction((tx) => containersOfOperation(tx, op.id));
+    const byNode = new Map<string, ContainerRecord[]>();
+    for (const r of rows.filter((r) => r.state === 'creating'))
+      byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
+    await Promise.all([...byNode].map(([node, items]) => this.runNode(op, node, items)));
+    await this.finish(op.id);
   }
 
   private async failItems(items: ContainerRecord[], error: string): Promise<void> {
