@@ -1,10 +1,13 @@
+import type { Tx } from '@testbed/kit';
 import {
   findOperation,
   lockOperation,
   renewClaim,
   updateOperation,
   type OperationRecord,
+  type OperationState,
 } from '../store/operation-store';
+import { announceOperation } from './saga';
 import type { ProvisioningContext } from './context';
 
 /**
@@ -121,3 +124,22 @@ export async function whileClaimed<T>(
 /** The claim time before which a running operation's worker counts as dead. */
 export const staleBefore = (ctx: ProvisioningContext) =>
   new Date(ctx.clock.now().getTime() - ctx.config.PROVISIONING_CLAIM_STALE_MS);
+
+/** Ends an operation: its outcome recorded, its claim cleared, `operation.<state>` announced. */
+export async function endOperation(
+  ctx: ProvisioningContext,
+  tx: Tx,
+  op: Pick<OperationRecord, 'id' | 'owner'>,
+  state: OperationState,
+  result: unknown,
+  error: unknown,
+): Promise<void> {
+  await updateOperation(tx, op.id, {
+    state,
+    result: result as never,
+    error: error as never,
+    claimedBy: null,
+    claimedAt: null,
+  });
+  await announceOperation(ctx, tx, op.id, op.owner, state);
+}

@@ -16,8 +16,8 @@ import {
   updateOperation,
   type OperationRecord,
 } from '../store/operation-store';
-import { announceOperation, command } from './saga';
-import { ClaimedOperations, staleBefore } from './claims';
+import { command } from './saga';
+import { ClaimedOperations, endOperation, staleBefore } from './claims';
 import { emitContainerEvent } from './runner';
 import type { ProvisioningContext } from './context';
 
@@ -219,24 +219,6 @@ export async function onInterfaceAllocateFailed(
   const op = await lockOperation(tx, operationId);
   if (!op || op.state !== 'pending') return;
   await endOperation(ctx, tx, op, 'failed', null, error);
-}
-
-async function endOperation(
-  ctx: ProvisioningContext,
-  tx: Tx,
-  op: OperationRecord,
-  state: 'succeeded' | 'failed',
-  result: unknown,
-  error: unknown,
-): Promise<void> {
-  await updateOperation(tx, op.id, {
-    state,
-    result: result as never,
-    error: error as never,
-    claimedBy: null,
-    claimedAt: null,
-  });
-  await announceOperation(ctx, tx, op.id, op.owner, state);
 }
 
 interface Held {

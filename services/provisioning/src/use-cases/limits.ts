@@ -12,9 +12,9 @@ import {
   type OperationRecord,
 } from '../store/operation-store';
 import { dockerOf } from './containers';
-import { ClaimedOperations, staleBefore } from './claims';
+import { ClaimedOperations, endOperation, staleBefore } from './claims';
 import { refuseConcurrent } from './interfaces';
-import { announceOperation, command } from './saga';
+import { command } from './saga';
 import type { ProvisioningContext } from './context';
 
 /**
@@ -110,7 +110,7 @@ export async function onResizeAnswered(
     return false;
   }
   if (!answer.granted) {
-    await end(ctx, tx, op, 'failed', null, {
+    await endOperation(ctx, tx, op, 'failed', null, {
       type: answer.code,
       status: answer.status,
       detail: answer.reason,
@@ -119,24 +119,6 @@ export async function onResizeAnswered(
   }
   await updateOperation(tx, operationId, { state: 'running' });
   return true;
-}
-
-async function end(
-  ctx: ProvisioningContext,
-  tx: Tx,
-  op: OperationRecord,
-  state: 'succeeded' | 'failed',
-  result: unknown,
-  error: unknown,
-): Promise<void> {
-  await updateOperation(tx, op.id, {
-    state,
-    result: result as never,
-    error: error as never,
-    claimedBy: null,
-    claimedAt: null,
-  });
-  await announceOperation(ctx, tx, op.id, op.owner, state);
 }
 
 /** The Docker side of granted resizes, one worker per operation (resumed like the others). */
@@ -158,14 +140,21 @@ export class LimitsChanges extends ClaimedOperations {
         const locked = await lockOperation(tx, operationId);
         if (!locked || locked.state !== 'running') return;
         await updateContainer(tx, c.id, { cpuMillis: r.cpuMillis, memoryBytes: BigInt(r.memoryBytes) });
-        await end(ctx, tx, locked, 'succeeded', { cpuMillis: r.cpuMillis, memoryBytes: r.memoryBytes }, null);
+        await endOperation(
+          ctx,
+          tx,
+          locked,
+          'succeeded',
+          { cpuMillis: r.cpuMillis, memoryBytes: r.memoryBytes },
+          null,
+        );
       });
     } catch (err) {
       await ctx.db.prisma.$transaction(async (tx) => {
         const locked = await lockOperation(tx, operationId);
         if (!locked || locked.state !== 'running') return;
         await askQuota(ctx, tx, locked, r, true);
-        await end(ctx, tx, locked, 'failed', null, {
+        await endOperation(ctx, tx, locked, 'failed', null, {
           type: 'update-failed',
           status: 502,
           detail: err instanceof Error ? err.message : String(err),
@@ -187,7 +176,7 @@ export async function resumeLimitsChanges(ctx: ProvisioningContext): Promise<voi
     await ctx.db.prisma.$transaction(async (tx) => {
       const op = await lockOperation(tx, id);
       if (!op || op.state !== 'pending') return;
-      await end(ctx, tx, op, 'failed', null, {
+      await endOperation(ctx, tx, op, 'failed', null, {
         type: 'saga-timeout',
         status: 504,
         detail: `no answer from quota within ${ctx.config.PROVISIONING_SAGA_DEADLINE_MS} ms`,

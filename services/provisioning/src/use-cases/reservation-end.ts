@@ -4,12 +4,10 @@ import {
   findByIdempotencyKey,
   insertOperation,
   lockOperation,
-  updateOperation,
   type OperationRecord,
 } from '../store/operation-store';
 import { stopReservationContainers } from './containers';
-import { ClaimedOperations } from './claims';
-import { announceOperation } from './saga';
+import { ClaimedOperations, endOperation } from './claims';
 import type { ProvisioningContext } from './context';
 
 /**
@@ -69,13 +67,13 @@ async function finish(
   await ctx.db.prisma.$transaction(async (tx) => {
     const locked = await lockOperation(tx, op.id);
     if (!locked || locked.state !== 'running') return;
-    await updateOperation(tx, op.id, {
+    await endOperation(
+      ctx,
+      tx,
+      locked,
       state,
-      result: { stopped: outcome.stopped } as never,
-      error: (outcome.failed.length > 0 ? { type: 'stop-failed', failed: outcome.failed } : null) as never,
-      claimedBy: null,
-      claimedAt: null,
-    });
-    await announceOperation(ctx, tx, op.id, op.owner, state);
+      { stopped: outcome.stopped },
+      outcome.failed.length > 0 ? { type: 'stop-failed', failed: outcome.failed } : null,
+    );
   });
 }
