@@ -218,6 +218,14 @@ test('bad interface requests answer a problem naming the field', async () => {
   const problem = (await outside.json()) as { errors: { path: string; message: string }[] };
   expect(problem.errors[0]!.path).toBe('body.ip');
 
+  // An address another interface holds (here the container's own eth0): ipam refuses it.
+  const taken = await carol(`/v1/containers/${c.id}/interfaces/eth1`, {
+    method: 'PATCH',
+    ...json({ ip: c.ip }),
+  });
+  expect(taken.status).toBe(409);
+  expect(await taken.json()).toMatchObject({ code: 'address-unavailable' });
+
   // Removing the container releases both of its addresses.
   expect((await carol(`/v1/containers/${c.id}?force=true`, { method: 'DELETE' })).status).toBe(204);
   await eventually(

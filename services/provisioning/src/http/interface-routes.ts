@@ -11,7 +11,7 @@ import {
   networkParams,
   operationAnswer,
 } from './schemas';
-import { answerOperation } from './answer-operation';
+import { answerOperation, operationProblem } from './answer-operation';
 import { containerFor } from '../use-cases/containers';
 import { startInterfaceOperation, type InterfaceKind } from '../use-cases/interfaces';
 import { parsePreferWait, waitForOperation } from '../use-cases/operations';
@@ -32,7 +32,7 @@ const networkView = (n: NetworkRecord): z.infer<typeof networkAnswer> => ({
 
 /** Second interfaces (attach, move, detach) and user-defined networks. */
 export function interfaceRoutes(ctx: ProvisioningContext): RouteSpec[] {
-  /** The interface (201/200) or nothing (204) once done; the operation (202, or 200 when it failed) otherwise. */
+  /** The interface (201/200) or nothing (204) once done, its problem when it failed; still running, the operation (202). */
   async function run(
     kind: InterfaceKind,
     id: string,
@@ -44,6 +44,7 @@ export function interfaceRoutes(ctx: ProvisioningContext): RouteSpec[] {
     const c = await containerFor(ctx, id, principal);
     const op = await startInterfaceOperation(ctx, c, kind, body);
     const finished = await waitForOperation(ctx, op.id, parsePreferWait(prefer) ?? DEFAULT_WAIT_SECONDS);
+    if (finished.state === 'failed') throw operationProblem(finished);
     if (finished.state !== 'succeeded') return answerOperation(ctx, finished, undefined);
     const headers = { Location: `/v1/containers/${id}`, 'Operation-Location': `/v1/operations/${op.id}` };
     return done === 204
