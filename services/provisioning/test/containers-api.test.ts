@@ -1,6 +1,6 @@
 /**
  * The container and node API around the saga, against the rig's node2: stop, start, restart and
- * logs; every container of a node with its owner; Idempotency-Key; an unschedulable node; a node
+ * logs; every container of a node with its owner; its capacity and use; Idempotency-Key; an unschedulable node; a node
  * with containers cannot be removed. Addresses 10.64.99.2-9 belong to this file.
  */
 import type { TestHost } from '../../../test/support/test-host';
@@ -99,6 +99,26 @@ test('every container of a node with its owner: all of them for an operator, one
   const quinns = ((await (await as('quinn')('/v1/nodes/node2/containers')).json()) as { items: Row[] }).items;
   expect(quinns.every((r) => r.owner === 'quinn')).toBe(true);
   expect(quinns.map((r) => r.containerId)).toContain(mine.containerId);
+});
+
+test('a node shows its machine’s capacity and what the platform’s containers on it were given', async () => {
+  const info = (await node2.docker.info()) as { NCPU: number; MemTotal: number };
+  const node = await eventually(
+    async () => {
+      const n = (await (await op('/v1/nodes/node2')).json()) as {
+        capacity: { cpuMillis: number; memoryBytes: number } | null;
+        use: { containers: number; cpuMillis: number; memoryBytes: number };
+      };
+      return n.capacity ? n : undefined;
+    },
+    15_000,
+    'the health check to read the node’s capacity',
+  );
+  expect(node.capacity).toEqual({ cpuMillis: info.NCPU * 1000, memoryBytes: info.MemTotal });
+  // The three containers the tests above made, each with the default limits.
+  expect(node.use).toEqual({ containers: 3, cpuMillis: 3 * 100, memoryBytes: 3 * 64 * 1024 * 1024 });
+  const listed = (await (await op('/v1/nodes')).json()) as { items: { name: string; use: unknown }[] };
+  expect(listed.items.find((n) => n.name === 'node2')!.use).toEqual(node.use);
 });
 
 test('the same Idempotency-Key answers the same operation and creates nothing twice', async () => {

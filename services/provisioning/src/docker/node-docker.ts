@@ -122,10 +122,21 @@ export class NodeDocker {
     );
   }
 
-  async health(): Promise<{ version: string; apiVersion: string }> {
-    await this.call('ping', () => this.docker.ping(), Math.min(this.timeoutMs, 5000));
-    const v = await this.call('version', () => this.docker.version(), Math.min(this.timeoutMs, 5000));
-    return { version: v.Version, apiVersion: v.ApiVersion };
+  /** Ping, then the daemon's version and its machine's CPUs and memory. */
+  async health(): Promise<{ version: string; apiVersion: string; cpus: number; memoryBytes: number }> {
+    const ms = Math.min(this.timeoutMs, 5000);
+    await this.call('ping', () => this.docker.ping(), ms);
+    const v = await this.call('version', () => this.docker.version(), ms);
+    const info = (await this.call('info', () => this.docker.info(), ms)) as {
+      NCPU?: number;
+      MemTotal?: number;
+    };
+    return {
+      version: v.Version,
+      apiVersion: v.ApiVersion,
+      cpus: info.NCPU ?? 0,
+      memoryBytes: info.MemTotal ?? 0,
+    };
   }
 
   /**

@@ -50,13 +50,20 @@ import {
 } from '../use-cases/containers';
 import { listContainers, containersOfOperation, type ContainerRecord } from '../store/container-store';
 import { listOperations, type OperationRecord } from '../store/operation-store';
-import type { NodeRecord } from '../store/node-store';
+import { useByNode, type NodeRecord } from '../store/node-store';
 import type { ProvisioningContext } from '../use-cases/context';
 import { answerOperation, operationProblem } from './answer-operation';
 import { checkSecondary } from '../use-cases/interfaces';
 import { startLimitsChange } from '../use-cases/limits';
 
-export function nodeView(n: NodeRecord): z.infer<typeof nodeAnswer> {
+export function nodeView(
+  n: NodeRecord,
+  use: { containers: number; cpuMillis: number; memoryBytes: number } = {
+    containers: 0,
+    cpuMillis: 0,
+    memoryBytes: 0,
+  },
+): z.infer<typeof nodeAnswer> {
   return {
     name: n.name,
     dockerHost: n.dockerHost,
@@ -75,6 +82,13 @@ export function nodeView(n: NodeRecord): z.infer<typeof nodeAnswer> {
       error: n.healthError,
     },
     network: n.networkName,
+    // What the daemon's machine has (unknown until the first health check) and what the
+    // platform's containers on it were given.
+    capacity:
+      n.cpuCount !== null && n.memoryBytes !== null
+        ? { cpuMillis: n.cpuCount * 1000, memoryBytes: Number(n.memoryBytes) }
+        : null,
+    use,
   };
 }
 
@@ -119,10 +133,13 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
       responses: {
         200: { description: 'nodes', schema: z.object({ items: z.array(nodeAnswer), nextCursor: z.null() }) },
       },
-      handler: async () => ({
-        status: 200,
-        body: { items: (await allNodes(ctx)).map(nodeView), nextCursor: null },
-      }),
+      handler: async () => {
+        const [nodes, use] = await Promise.all([allNodes(ctx), ctx.db.prisma.$transaction(useByNode)]);
+        return {
+          status: 200,
+          body: { items: nodes.map((n) => nodeView(n, use.get(n.name))), nextCursor: null },
+        };
+      },
     }),
     defineRoute({
       method: 'post',
@@ -144,7 +161,13 @@ export function provisioningRoutes(ctx: ProvisioningContext): RouteSpec[] {
       tags: ['nodes'],
       params: nodeParams,
       responses: { 200: { description: 'the node', schema: nodeAnswer } },
-      handler: async ({ params }) => ({ status: 200, body: nodeView(await getNode(ctx, params.node)) }),
+      handler: async ({ params }) => {
+        const [node, use] = await Promise.all([
+          getNode(ctx, params.node),
+          ctx.db.prisma.$transaction(useByNode),
+        ]);
+        return { status: 200, body: nodeView(node, use.get(node.name)) };
+      },
     }),
     defineRoute({
       method: 'patch',

@@ -151,6 +151,8 @@ export const nodeAnswer = z.object({
     error: z.string().nullable(),
   }),
   network: z.string().nullable(),
+  capacity: z.object({ cpuMillis: z.number(), memoryBytes: z.number() }).nullable(),
+  use: z.object({ containers: z.number(), cpuMillis: z.number(), memoryBytes: z.number() }),
 });
 
 const networkName = z

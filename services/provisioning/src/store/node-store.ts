@@ -17,6 +17,8 @@ export interface NodeRecord {
   healthError: string | null;
   lastSeenAt: Date | null;
   dockerVersion: string | null;
+  cpuCount: number | null;
+  memoryBytes: bigint | null;
   networkName: string | null;
   createdAt: Date;
 }
@@ -46,3 +48,25 @@ export const upsertNode = (tx: Tx, input: NodeInput) =>
 export const updateNode = (tx: Tx, name: string, data: Partial<Omit<NodeRecord, 'name' | 'createdAt'>>) =>
   tx.node.update({ where: { name }, data: data as never }) as Promise<NodeRecord>;
 export const deleteNode = (tx: Tx, name: string) => tx.node.delete({ where: { name } });
+
+/** What the platform's live containers on each node take (for the nodes' `use`). */
+export async function useByNode(
+  tx: Tx,
+): Promise<Map<string, { containers: number; cpuMillis: number; memoryBytes: number }>> {
+  const rows = await tx.container.groupBy({
+    by: ['node'],
+    where: { removedAt: null, state: { in: ['creating', 'running', 'stopped', 'exited', 'removing'] } },
+    _count: { _all: true },
+    _sum: { cpuMillis: true, memoryBytes: true },
+  });
+  return new Map(
+    rows.map((r) => [
+      r.node,
+      {
+        containers: r._count._all,
+        cpuMillis: r._sum.cpuMillis ?? 0,
+        memoryBytes: Number(r._sum.memoryBytes ?? 0n),
+      },
+    ]),
+  );
+}

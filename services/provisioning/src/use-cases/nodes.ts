@@ -158,6 +158,8 @@ export async function checkNodesHealth(ctx: ProvisioningContext): Promise<void> 
             healthError: null,
             lastSeenAt: ctx.clock.now(),
             dockerVersion: h.version,
+            cpuCount: h.cpus,
+            memoryBytes: BigInt(h.memoryBytes),
           }),
         );
         if (!node.networkName) await ensureNodeNetwork(ctx, node);

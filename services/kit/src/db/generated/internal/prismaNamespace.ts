@@ -1744,6 +1744,8 @@ export const NodeScalarFieldEnum = {
   healthError: 'healthError',
   lastSeenAt: 'lastSeenAt',
   dockerVersion: 'dockerVersion',
+  cpuCount: 'cpuCount',
+  memoryBytes: 'memoryBytes',
   networkName: 'networkName',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'

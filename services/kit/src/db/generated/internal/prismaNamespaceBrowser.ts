@@ -174,6 +174,8 @@ export const NodeScalarFieldEnum = {
   healthError: 'healthError',
   lastSeenAt: 'lastSeenAt',
   dockerVersion: 'dockerVersion',
+  cpuCount: 'cpuCount',
+  memoryBytes: 'memoryBytes',
   networkName: 'networkName',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'

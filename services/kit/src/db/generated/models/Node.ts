@@ -20,8 +20,20 @@ export type NodeModel = runtime.Types.Result.DefaultSelection<Prisma.$NodePayloa
 
 export type AggregateNode = {
   _count: NodeCountAggregateOutputType | null
+  _avg: NodeAvgAggregateOutputType | null
+  _sum: NodeSumAggregateOutputType | null
   _min: NodeMinAggregateOutputType | null
   _max: NodeMaxAggregateOutputType | null
+}
+
+export type NodeAvgAggregateOutputType = {
+  cpuCount: number | null
+  memoryBytes: number | null
+}
+
+export type NodeSumAggregateOutputType = {
+  cpuCount: number | null
+  memoryBytes: bigint | null
 }
 
 export type NodeMinAggregateOutputType = {
@@ -40,6 +52,8 @@ export type NodeMinAggregateOutputType = {
   healthError: string | null
   lastSeenAt: Date | null
   dockerVersion: string | null
+  cpuCount: number | null
+  memoryBytes: bigint | null
   networkName: string | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -61,6 +75,8 @@ export type NodeMaxAggregateOutputType = {
   healthError: string | null
   lastSeenAt: Date | null
   dockerVersion: string | null
+  cpuCount: number | null
+  memoryBytes: bigint | null
   networkName: string | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -83,12 +99,24 @@ export type NodeCountAggregateOutputType = {
   healthError: number
   lastSeenAt: number
   dockerVersion: number
+  cpuCount: number
+  memoryBytes: number
   networkName: number
   createdAt: number
   updatedAt: number
   _all: number
 }
 
+
+export type NodeAvgAggregateInputType = {
+  cpuCount?: true
+  memoryBytes?: true
+}
+
+export type NodeSumAggregateInputType = {
+  cpuCount?: true
+  memoryBytes?: true
+}
 
 export type NodeMinAggregateInputType = {
   name?: true
@@ -106,6 +134,8 @@ export type NodeMinAggregateInputType = {
   healthError?: true
   lastSeenAt?: true
   dockerVersion?: true
+  cpuCount?: true
+  memoryBytes?: true
   networkName?: true
   createdAt?: true
   updatedAt?: true
@@ -127,6 +157,8 @@ export type NodeMaxAggregateInputType = {
   healthError?: true
   lastSeenAt?: true
   dockerVersion?: true
+  cpuCount?: true
+  memoryBytes?: true
   networkName?: true
   createdAt?: true
   updatedAt?: true
@@ -149,6 +181,8 @@ export type NodeCountAggregateInputType = {
   healthError?: true
   lastSeenAt?: true
   dockerVersion?: true
+  cpuCount?: true
+  memoryBytes?: true
   networkName?: true
   createdAt?: true
   updatedAt?: true
@@ -193,6 +227,18 @@ export type NodeAggregateArgs<ExtArgs extends runtime.Types.Extensions.InternalA
   /**
    * {@link https://www.prisma.io/docs/concepts/components/prisma-client/aggregations Aggregation Docs}
    * 
+   * Select which fields to average
+  **/
+  _avg?: NodeAvgAggregateInputType
+  /**
+   * {@link https://www.prisma.io/docs/concepts/components/prisma-client/aggregations Aggregation Docs}
+   * 
+   * Select which fields to sum
+  **/
+  _sum?: NodeSumAggregateInputType
+  /**
+   * {@link https://www.prisma.io/docs/concepts/components/prisma-client/aggregations Aggregation Docs}
+   * 
    * Select which fields to find the minimum value
   **/
   _min?: NodeMinAggregateInputType
@@ -223,6 +269,8 @@ export type NodeGroupByArgs<ExtArgs extends runtime.Types.Extensions.InternalArg
   take?: number
   skip?: number
   _count?: NodeCountAggregateInputType | true
+  _avg?: NodeAvgAggregateInputType
+  _sum?: NodeSumAggregateInputType
   _min?: NodeMinAggregateInputType
   _max?: NodeMaxAggregateInputType
 }
@@ -244,10 +292,14 @@ export type NodeGroupByOutputType = {
   healthError: string | null
   lastSeenAt: Date | null
   dockerVersion: string | null
+  cpuCount: number | null
+  memoryBytes: bigint | null
   networkName: string | null
   createdAt: Date
   updatedAt: Date
   _count: NodeCountAggregateOutputType | null
+  _avg: NodeAvgAggregateOutputType | null
+  _sum: NodeSumAggregateOutputType | null
   _min: NodeMinAggregateOutputType | null
   _max: NodeMaxAggregateOutputType | null
 }
@@ -287,6 +339,8 @@ export type NodeWhereInput = {
   healthError?: Prisma.StringNullableFilter<"Node"> | string | null
   lastSeenAt?: Prisma.DateTimeNullableFilter<"Node"> | Date | string | null
   dockerVersion?: Prisma.StringNullableFilter<"Node"> | string | null
+  cpuCount?: Prisma.IntNullableFilter<"Node"> | number | null
+  memoryBytes?: Prisma.BigIntNullableFilter<"Node"> | bigint | number | null
   networkName?: Prisma.StringNullableFilter<"Node"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Node"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Node"> | Date | string
@@ -309,6 +363,8 @@ export type NodeOrderByWithRelationInput = {
   healthError?: Prisma.SortOrderInput | Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrderInput | Prisma.SortOrder
   dockerVersion?: Prisma.SortOrderInput | Prisma.SortOrder
+  cpuCount?: Prisma.SortOrderInput | Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrderInput | Prisma.SortOrder
   networkName?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -334,6 +390,8 @@ export type NodeWhereUniqueInput = Prisma.AtLeast<{
   healthError?: Prisma.StringNullableFilter<"Node"> | string | null
   lastSeenAt?: Prisma.DateTimeNullableFilter<"Node"> | Date | string | null
   dockerVersion?: Prisma.StringNullableFilter<"Node"> | string | null
+  cpuCount?: Prisma.IntNullableFilter<"Node"> | number | null
+  memoryBytes?: Prisma.BigIntNullableFilter<"Node"> | bigint | number | null
   networkName?: Prisma.StringNullableFilter<"Node"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Node"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Node"> | Date | string
@@ -356,12 +414,16 @@ export type NodeOrderByWithAggregationInput = {
   healthError?: Prisma.SortOrderInput | Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrderInput | Prisma.SortOrder
   dockerVersion?: Prisma.SortOrderInput | Prisma.SortOrder
+  cpuCount?: Prisma.SortOrderInput | Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrderInput | Prisma.SortOrder
   networkName?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.NodeCountOrderByAggregateInput
+  _avg?: Prisma.NodeAvgOrderByAggregateInput
   _max?: Prisma.NodeMaxOrderByAggregateInput
   _min?: Prisma.NodeMinOrderByAggregateInput
+  _sum?: Prisma.NodeSumOrderByAggregateInput
 }
 
 export type NodeScalarWhereWithAggregatesInput = {
@@ -384,6 +446,8 @@ export type NodeScalarWhereWithAggregatesInput = {
   healthError?: Prisma.StringNullableWithAggregatesFilter<"Node"> | string | null
   lastSeenAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Node"> | Date | string | null
   dockerVersion?: Prisma.StringNullableWithAggregatesFilter<"Node"> | string | null
+  cpuCount?: Prisma.IntNullableWithAggregatesFilter<"Node"> | number | null
+  memoryBytes?: Prisma.BigIntNullableWithAggregatesFilter<"Node"> | bigint | number | null
   networkName?: Prisma.StringNullableWithAggregatesFilter<"Node"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Node"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Node"> | Date | string
@@ -406,6 +470,8 @@ export type NodeCreateInput = {
   healthError?: string | null
   lastSeenAt?: Date | string | null
   dockerVersion?: string | null
+  cpuCount?: number | null
+  memoryBytes?: bigint | number | null
   networkName?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -428,6 +494,8 @@ export type NodeUncheckedCreateInput = {
   healthError?: string | null
   lastSeenAt?: Date | string | null
   dockerVersion?: string | null
+  cpuCount?: number | null
+  memoryBytes?: bigint | number | null
   networkName?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -450,6 +518,8 @@ export type NodeUpdateInput = {
   healthError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   lastSeenAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   dockerVersion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cpuCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  memoryBytes?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   networkName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -472,6 +542,8 @@ export type NodeUncheckedUpdateInput = {
   healthError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   lastSeenAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   dockerVersion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cpuCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  memoryBytes?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   networkName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -494,6 +566,8 @@ export type NodeCreateManyInput = {
   healthError?: string | null
   lastSeenAt?: Date | string | null
   dockerVersion?: string | null
+  cpuCount?: number | null
+  memoryBytes?: bigint | number | null
   networkName?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -516,6 +590,8 @@ export type NodeUpdateManyMutationInput = {
   healthError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   lastSeenAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   dockerVersion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cpuCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  memoryBytes?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   networkName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -538,6 +614,8 @@ export type NodeUncheckedUpdateManyInput = {
   healthError?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   lastSeenAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   dockerVersion?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cpuCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  memoryBytes?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   networkName?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -560,9 +638,16 @@ export type NodeCountOrderByAggregateInput = {
   healthError?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   dockerVersion?: Prisma.SortOrder
+  cpuCount?: Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrder
   networkName?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
+}
+
+export type NodeAvgOrderByAggregateInput = {
+  cpuCount?: Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrder
 }
 
 export type NodeMaxOrderByAggregateInput = {
@@ -581,6 +666,8 @@ export type NodeMaxOrderByAggregateInput = {
   healthError?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   dockerVersion?: Prisma.SortOrder
+  cpuCount?: Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrder
   networkName?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -602,13 +689,36 @@ export type NodeMinOrderByAggregateInput = {
   healthError?: Prisma.SortOrder
   lastSeenAt?: Prisma.SortOrder
   dockerVersion?: Prisma.SortOrder
+  cpuCount?: Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrder
   networkName?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
+export type NodeSumOrderByAggregateInput = {
+  cpuCount?: Prisma.SortOrder
+  memoryBytes?: Prisma.SortOrder
+}
+
 export type BoolFieldUpdateOperationsInput = {
   set?: boolean
+}
+
+export type NullableIntFieldUpdateOperationsInput = {
+  set?: number | null
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
+export type NullableBigIntFieldUpdateOperationsInput = {
+  set?: bigint | number | null
+  increment?: bigint | number
+  decrement?: bigint | number
+  multiply?: bigint | number
+  divide?: bigint | number
 }
 
 
@@ -630,6 +740,8 @@ export type NodeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   healthError?: boolean
   lastSeenAt?: boolean
   dockerVersion?: boolean
+  cpuCount?: boolean
+  memoryBytes?: boolean
   networkName?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -652,6 +764,8 @@ export type NodeSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   healthError?: boolean
   lastSeenAt?: boolean
   dockerVersion?: boolean
+  cpuCount?: boolean
+  memoryBytes?: boolean
   networkName?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -674,6 +788,8 @@ export type NodeSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   healthError?: boolean
   lastSeenAt?: boolean
   dockerVersion?: boolean
+  cpuCount?: boolean
+  memoryBytes?: boolean
   networkName?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -696,12 +812,14 @@ export type NodeSelectScalar = {
   healthError?: boolean
   lastSeenAt?: boolean
   dockerVersion?: boolean
+  cpuCount?: boolean
+  memoryBytes?: boolean
   networkName?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type NodeOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"name" | "dockerHost" | "tlsCaPath" | "tlsCertPath" | "tlsKeyPath" | "tlsSecretRef" | "insecure" | "macvlanParent" | "experimentPool" | "secondaryPool" | "labels" | "schedulable" | "healthState" | "healthError" | "lastSeenAt" | "dockerVersion" | "networkName" | "createdAt" | "updatedAt", ExtArgs["result"]["node"]>
+export type NodeOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"name" | "dockerHost" | "tlsCaPath" | "tlsCertPath" | "tlsKeyPath" | "tlsSecretRef" | "insecure" | "macvlanParent" | "experimentPool" | "secondaryPool" | "labels" | "schedulable" | "healthState" | "healthError" | "lastSeenAt" | "dockerVersion" | "cpuCount" | "memoryBytes" | "networkName" | "createdAt" | "updatedAt", ExtArgs["result"]["node"]>
 
 export type $NodePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Node"
@@ -729,6 +847,11 @@ export type $NodePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     healthError: string | null
     lastSeenAt: Date | null
     dockerVersion: string | null
+    /**
+     * What the daemon reports of its machine at the last health check (Docker info NCPU, MemTotal).
+     */
+    cpuCount: number | null
+    memoryBytes: bigint | null
     /**
      * The Docker network of the experiment pool on this node (found or created).
      */
@@ -1174,6 +1297,8 @@ export interface NodeFieldRefs {
   readonly healthError: Prisma.FieldRef<"Node", 'String'>
   readonly lastSeenAt: Prisma.FieldRef<"Node", 'DateTime'>
   readonly dockerVersion: Prisma.FieldRef<"Node", 'String'>
+  readonly cpuCount: Prisma.FieldRef<"Node", 'Int'>
+  readonly memoryBytes: Prisma.FieldRef<"Node", 'BigInt'>
   readonly networkName: Prisma.FieldRef<"Node", 'String'>
   readonly createdAt: Prisma.FieldRef<"Node", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Node", 'DateTime'>

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "provisioning"."node" ADD COLUMN     "cpu_count" INTEGER,
+ADD COLUMN     "memory_bytes" BIGINT;
