@@ -37,6 +37,10 @@ export async function startEmbedded(
     logger,
     metrics,
     authenticator: await authenticatorFor(config),
+    busRetention: {
+      outboxHours: config.BUS_OUTBOX_RETENTION_HOURS,
+      dedupHours: config.BUS_DEDUP_RETENTION_HOURS,
+    },
     open: async () => {
       const db = await openDatabase({
         url: config.DATABASE_URL,

@@ -15,6 +15,7 @@ export {
   type OutboxRelayOptions,
 } from './relay';
 export { deadLetterTopic } from './dead-letter';
+export { defaultBusRetention, pruneBusTables, type BusRetention } from './prune';
 export { createInProcessBus, type InProcessBusOptions } from './in-process/in-process-bus';
 export {
   createKafkaBus,

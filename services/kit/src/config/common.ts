@@ -32,4 +32,8 @@ export const baseConfigShape = {
   AUTH_JWKS_URL: z.url().optional(),
   AUTH_ISSUER: z.string().min(1).default('testbed-local'),
   AUTH_AUDIENCE: z.string().min(1).default('testbed'),
+  /** Published outbox rows are deleted after this many hours (the leader prunes hourly). */
+  BUS_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(24),
+  /** Processed-event marks (the consumers' de-duplication) are deleted after this many hours. */
+  BUS_DEDUP_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(168),
 };

@@ -8,7 +8,8 @@ import type { Bus } from '../bus';
 import { createHttpApp } from '../http/app';
 import { Readiness } from '../http/readiness';
 import { alwaysLeader, type LeaderElector } from '../leader/leader';
-import { startPeriodicTasks } from '../leader/periodic';
+import { startPeriodicTasks, type PeriodicTask } from '../leader/periodic';
+import { defaultBusRetention, pruneBusTables, type BusRetention } from '../bus/prune';
 import type { ServiceModule } from './service-module';
 
 /** What a host runs once its dependencies are open. */
@@ -36,6 +37,8 @@ export interface HostOptions {
   extraRouters?: import('express').Router[];
   /** Closed last (e.g. the telemetry SDK). */
   onStopped?: () => Promise<void>;
+  /** How long the bus keeps published events and processed marks (the leader prunes the rest). */
+  busRetention?: BusRetention;
 }
 
 export interface RunningHost {
@@ -90,8 +93,17 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     for (const m of modules) await m.start?.();
     await bus.start();
     await leader.start();
+    const retention = opts.busRetention ?? defaultBusRetention;
+    const pruneBus: PeriodicTask = {
+      name: 'bus-prune',
+      intervalMs: 3_600_000,
+      run: async () => {
+        const pruned = await pruneBusTables(db, retention, new Date());
+        if (pruned.outbox + pruned.processed > 0) logger.info(pruned, 'pruned the bus tables');
+      },
+    };
     stopTasks = startPeriodicTasks(
-      modules.flatMap((m) => m.leaderTasks ?? []),
+      [pruneBus, ...modules.flatMap((m) => m.leaderTasks ?? [])],
       leader,
       logger,
     );

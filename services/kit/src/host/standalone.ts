@@ -75,6 +75,10 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
     logger,
     metrics,
     authenticator: await authenticatorFor(config),
+    busRetention: {
+      outboxHours: config.BUS_OUTBOX_RETENTION_HOURS,
+      dedupHours: config.BUS_DEDUP_RETENTION_HOURS,
+    },
     open: async () => {
       const db = await openDatabase({
         url: config.DATABASE_URL,
