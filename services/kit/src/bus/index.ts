@@ -27,6 +27,20 @@ export {
   type KafkaClientOptions,
   type KafkaPublisher,
 } from './kafka';
+export {
+  createKafkaRecordProducer,
+  createKafkaRecordConsumer,
+  type KafkaRecordProducer,
+} from './kafka/kafka-records';
+export { createInProcessRecordStreams, type InProcessRecordStreams } from './records/in-process-records';
+export type {
+  OutgoingRecord,
+  RecordHeaders,
+  RecordSink,
+  RecordStreams,
+  RecordSubscription,
+  StreamRecord,
+} from './records/types';
 export type {
   Bus,
   BusDatabase,

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Database, DbTransaction } from '../db/database';
 import type { Logger } from '../log/logger';
 import type { CloudEvent } from './cloud-event';
+import type { RecordStreams } from './records/types';
 
 /** The caller's interactive transaction (`prisma.$transaction(async (tx) => …)`). */
 export type TxClient = DbTransaction;
@@ -36,6 +37,8 @@ export interface Subscription {
 export interface Bus {
   /** Before start(). */
   subscribe(sub: Subscription): void;
+  /** Binary record streams on the same transport (samples): no outbox, no processed-event marks. */
+  records: RecordStreams;
   start(): Promise<void>;
   /** Stops the relay, then the consumers (in-flight events end or are left for redelivery), then producers. */
   stop(): Promise<void>;

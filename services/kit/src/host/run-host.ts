@@ -9,6 +9,7 @@ import { createHttpApp } from '../http/app';
 import { Readiness } from '../http/readiness';
 import { alwaysLeader, type LeaderElector } from '../leader/leader';
 import { startPeriodicTasks, type PeriodicTask } from '../leader/periodic';
+import { handleUpgrades } from '../http/upgrade';
 import { defaultBusRetention, pruneBusTables, type BusRetention } from '../bus/prune';
 import type { ServiceModule } from './service-module';
 
@@ -90,6 +91,7 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     });
     for (const m of modules) readiness.add(...(m.readiness ?? []));
     for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
+    for (const m of modules) for (const sub of m.recordSubscriptions ?? []) bus.records.subscribe(sub);
     for (const m of modules) await m.start?.();
     await bus.start();
     await leader.start();
@@ -108,6 +110,12 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
       logger,
     );
     http_.mountRoutes(modules.flatMap((m) => m.routes ?? []));
+    handleUpgrades(
+      server,
+      modules.flatMap((m) => m.upgrades ?? []),
+      opts.authenticator,
+      logger,
+    );
   } catch (err) {
     server.close();
     await parts?.bus.stop().catch(() => undefined);
@@ -123,6 +131,7 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     (stopping ??= (async () => {
       readiness.markStopping();
       if (opts.shutdownDelayMs) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
+      for (const m of modules) m.closeStreams?.();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger';
 import type { Database } from '../db';
-import type { Bus, Subscription } from '../bus';
+import type { Bus, RecordSubscription, Subscription } from '../bus';
+import type { UpgradeRoute } from '../http/upgrade';
 import type { Clock } from '../time/clock';
 import type { RouteSpec } from '../http/route';
 import type { ReadinessCheck } from '../http/readiness';
@@ -22,10 +23,19 @@ export interface ServiceModule {
   name: string;
   routes?: RouteSpec[];
   subscriptions?: Subscription[];
+  /** Record streams (samples) this service consumes. */
+  recordSubscriptions?: RecordSubscription[];
+  /** HTTP upgrades (WebSocket) this service answers, authenticated like its routes. */
+  upgrades?: UpgradeRoute[];
   /** Run only on the leader replica. */
   leaderTasks?: PeriodicTask[];
   readiness?: ReadinessCheck[];
   start?(): Promise<void>;
+  /**
+   * Shutdown has begun: end long-lived responses (event streams, WebSockets) so the server can
+   * close; runs before the server stops taking connections.
+   */
+  closeStreams?(): void;
   stop?(): Promise<void>;
 }
 

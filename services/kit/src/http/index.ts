@@ -5,3 +5,4 @@ export { buildOpenApiDocument, openApiPath } from './openapi';
 export { Readiness, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Problem } from './problem';
 export * from './pagination';
+export { handleUpgrades, type UpgradeRoute } from './upgrade';

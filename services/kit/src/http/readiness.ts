@@ -1,12 +1,15 @@
 export interface ReadinessCheck {
   name: string;
-  /** Resolves when the dependency answers; rejects with the reason otherwise. Must be cheap. */
-  check(): Promise<void>;
+  /**
+   * Resolves when the dependency answers (with a note worth showing, e.g. a fallback in use);
+   * rejects with the reason otherwise. Must be cheap.
+   */
+  check(): Promise<void | string>;
 }
 
 export interface ReadinessReport {
   ready: boolean;
-  checks: Record<string, { ok: boolean; error?: string }>;
+  checks: Record<string, { ok: boolean; error?: string; detail?: string }>;
 }
 
 /**
@@ -32,8 +35,12 @@ export class Readiness {
     await Promise.all(
       this.checks.map(async ({ name, check }) => {
         try {
-          await withTimeout(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
-          checks[name] = { ok: true };
+          const detail = await withTimeout(
+            check(),
+            timeoutMs,
+            `${name} did not answer within ${timeoutMs} ms`,
+          );
+          checks[name] = typeof detail === 'string' ? { ok: true, detail } : { ok: true };
         } catch (err) {
           checks[name] = { ok: false, error: err instanceof Error ? err.message : String(err) };
         }

@@ -44,6 +44,11 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * The token may also come as `?access_token=` (an EventSource cannot send headers). The query
+   * schema must then allow that member.
+   */
+  tokenInQuery?: boolean;
   /** Raw request bodies (e.g. tar uploads) are not parsed as JSON. */
   rawBody?: { contentType: string };
   responses: Record<number, ResponseSpec>;

@@ -6,16 +6,23 @@ import type { Authenticator, Principal } from '../auth/principal';
 
 const ANONYMOUS: Principal = { subject: 'anonymous', role: 'user' };
 
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
 async function authenticate(
   req: Request,
   route: RouteSpec,
   authenticator: Authenticator,
 ): Promise<Principal> {
   if (route.roles === 'public') return ANONYMOUS;
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match?.[1]) throw new UnauthorizedError('an Authorization: Bearer <token> header is required');
-  const principal = await authenticator.verify(match[1]);
+  const fromQuery =
+    route.tokenInQuery && typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
+  const token = bearerTokenOf(req.headers.authorization) ?? fromQuery;
+  if (!token) throw new UnauthorizedError('an Authorization: Bearer <token> header is required');
+  const principal = await authenticator.verify(token);
   if (route.roles && !route.roles.includes(principal.role)) {
     throw new ForbiddenError(`role '${principal.role}' may not ${route.method.toUpperCase()} ${route.path}`);
   }

@@ -5,6 +5,7 @@ import { retryPolicy } from '../retry';
 import { SubscriptionSet } from '../subscriptions';
 import type { Bus, CommonBusOptions, Subscription } from '../types';
 import { createLocalPublisher, outboxDeadLetterRoute } from './local-publisher';
+import { createInProcessRecordStreams } from '../records/in-process-records';
 
 export type InProcessBusOptions = CommonBusOptions;
 
@@ -20,6 +21,7 @@ export function createInProcessBus(opts: InProcessBusOptions): Bus {
   const stopping = new AbortController();
   let relay: OutboxRelay | undefined;
   let state: 'new' | 'started' | 'stopped' = 'new';
+  const records = createInProcessRecordStreams({ logger });
 
   const publisher = createLocalPublisher(subs, () => ({
     db: opts.db,
@@ -36,9 +38,11 @@ export function createInProcessBus(opts: InProcessBusOptions): Bus {
       if (state !== 'new') throw new Error('subscribe before the bus starts');
       subs.add(sub);
     },
+    records,
     async start() {
       if (state !== 'new') return;
       state = 'started';
+      records.start();
       if (opts.relay === false) {
         if (subs.all().length > 0)
           logger.warn('in-process bus without a relay: its subscribers get nothing until a relay runs');
@@ -59,6 +63,7 @@ export function createInProcessBus(opts: InProcessBusOptions): Bus {
       state = 'stopped';
       // Retry waits end now; their events stay unpublished and are delivered after a restart.
       stopping.abort();
+      await records.stop();
       await relay?.stop();
     },
     async isReady() {

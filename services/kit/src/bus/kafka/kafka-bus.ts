@@ -11,6 +11,13 @@ import { kafkaDeadLetterRoute } from './kafka-dead-letter';
 import { createMissingTopics } from './kafka-topics';
 import { physicalTopic } from './kafka-namespace';
 import { kafkaPublisherOf, type KafkaPublisher } from './kafka-publisher';
+import {
+  createKafkaRecordConsumer,
+  kafkaRecordProducerOf,
+  type KafkaRecordConsumer,
+  type KafkaRecordProducer,
+} from './kafka-records';
+import type { OutgoingRecord, RecordSubscription } from '../records/types';
 
 export interface KafkaBusOptions extends CommonBusOptions {
   brokers: string[];
@@ -49,6 +56,16 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   let publisher: KafkaPublisher | undefined;
   let relay: OutboxRelay | undefined;
   const groups: KafkaConsumerGroup[] = [];
+  const recordSubs: RecordSubscription[] = [];
+  const recordConsumers: KafkaRecordConsumer[] = [];
+  let recordProducer: Promise<KafkaRecordProducer> | undefined;
+  const producerOfRecords = () =>
+    (recordProducer ??= (async () => {
+      if (!kafka) throw new Error('the bus has not started');
+      const p = kafkaRecordProducerOf(kafka, opts.namespace);
+      await p.connect();
+      return p;
+    })());
 
   const connect = async () => {
     kafka = createKafkaClient({ brokers: opts.brokers, clientId: opts.clientId, logger });
@@ -87,7 +104,17 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         }),
       );
     }
-    await Promise.all(groups.map((g) => g.start()));
+    for (const sub of recordSubs)
+      recordConsumers.push(
+        createKafkaRecordConsumer({
+          kafka,
+          sub,
+          logger,
+          namespace: opts.namespace,
+          joinTimeoutMs: opts.joinTimeoutMs,
+        }),
+      );
+    await Promise.all([...groups.map((g) => g.start()), ...recordConsumers.map((c) => c.start())]);
     if (relaying && publisher) {
       relay = startOutboxRelay({
         db: opts.db,
@@ -106,6 +133,15 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       if (state !== 'new') throw new Error('subscribe before the bus starts');
       subs.add(sub);
     },
+    records: {
+      subscribe(sub: RecordSubscription) {
+        if (state !== 'new') throw new Error('subscribe before the bus starts');
+        recordSubs.push(sub);
+      },
+      async send(topic: string, records: OutgoingRecord[]) {
+        await (await producerOfRecords()).send(topic, records);
+      },
+    },
     async start() {
       if (state !== 'new') return;
       state = 'starting';
@@ -113,7 +149,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         await connect();
       } catch (err) {
         // Leave nothing half-connected behind a failed start.
-        await Promise.allSettled(groups.map((g) => g.stop()));
+        await Promise.allSettled([...groups, ...recordConsumers].map((g) => g.stop()));
         await publisher?.disconnect().catch(() => undefined);
         state = 'stopped';
         throw err;
@@ -128,14 +164,15 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       state = 'stopped';
       // Consumers first (their handlers may enqueue), then a last relay flush, then the producer.
       stopping.abort();
-      await Promise.allSettled(groups.map((g) => g.stop()));
+      await Promise.allSettled([...groups, ...recordConsumers].map((g) => g.stop()));
       await relay?.stop({ flushMs: opts.flushTimeoutMs ?? 5_000 });
       await publisher?.disconnect();
+      if (recordProducer) await (await recordProducer.catch(() => undefined))?.disconnect();
     },
     async isReady() {
       if (state !== 'started') return false;
       if (publisher && !publisher.isConnected()) return false;
-      return groups.every((g) => g.isHealthy());
+      return [...groups, ...recordConsumers].every((g) => g.isHealthy());
     },
   };
 }

@@ -13,12 +13,15 @@ export async function createMissingTopics(
   kafka: Kafka,
   topics: string[],
   partitions?: number,
+  /** Record streams have no dead letters: their handlers skip what they cannot read. */
+  opts: { deadLetters?: boolean } = {},
 ): Promise<string[]> {
+  const withDlt = opts.deadLetters ?? true;
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const wanted = [...new Set(topics.flatMap((t) => [t, deadLetterTopic(t)]))].filter(
+    const wanted = [...new Set(topics.flatMap((t) => (withDlt ? [t, deadLetterTopic(t)] : [t])))].filter(
       (t) => !existing.has(t),
     );
     if (wanted.length === 0) return [];
