@@ -35,6 +35,11 @@ export interface Database {
    * else that needs the same database (the migration runner) must use this instance.
    */
   pglite?: PGlite;
+  /**
+   * The connection pool when kind is 'postgres', for what Prisma cannot do (COPY): its
+   * connections count against the same `poolMax`.
+   */
+  pgPool?: pg.Pool;
   /** Round trip to the database (health checks); no span. */
   ping(): Promise<void>;
   /** Disconnects the client, then ends the pool or closes PGlite. Safe to call twice. */
@@ -95,6 +100,7 @@ async function openPostgres(opts: OpenDatabaseOptions, url: string): Promise<Dat
     kind: 'postgres',
     url,
     prisma,
+    pgPool: pool,
     async ping() {
       await pool.query('SELECT 1');
     },

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Topics and event types provisioning reads and writes (DESIGN.md "Events"). */
 export const PROVISIONING_EVENTS = 'testbed.provisioning.events';
 export const QUOTA_COMMANDS = 'testbed.quota.commands';
@@ -34,18 +36,38 @@ export const commandTypes = {
   reservationEnded: 'reservation.ended',
 } as const;
 
-/** `container.started`: what ipam (interfaces) and quota (owner, node, requestId) need. */
-export interface ContainerStartedEvent {
-  containerId: string;
-  name: string;
-  owner: string;
-  node: string;
-  requestId: string;
-  cpuMillis: number;
-  memoryBytes: number;
-  addresses: number;
-  interfaces: { name: string; pool: string; ip: string }[];
-}
+const containerInterface = z.object({ name: z.string(), pool: z.string(), ip: z.string() });
+
+/**
+ * `container.started`: what ipam (interfaces), quota (owner, node, requestId) and stats (owner,
+ * name, the Docker id its node agent samples the container under) need.
+ */
+export const containerStartedEvent = z.object({
+  containerId: z.string().min(1),
+  name: z.string(),
+  owner: z.string().min(1),
+  node: z.string().min(1),
+  requestId: z.string(),
+  cpuMillis: z.number().int().min(0),
+  memoryBytes: z.number().int().min(0),
+  addresses: z.number().int().min(0),
+  interfaces: z.array(containerInterface),
+  /** Docker's id of the container on its node (absent in events of earlier versions). */
+  dockerId: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+});
+export type ContainerStartedEvent = z.infer<typeof containerStartedEvent>;
+
+/** `container.removed`: the container is gone from its node, with what it held. */
+export const containerRemovedEvent = z.object({
+  containerId: z.string().min(1),
+  node: z.string().min(1),
+  owner: z.string().min(1),
+  interfaces: z.array(containerInterface).default([]),
+});
+export type ContainerRemovedEvent = z.infer<typeof containerRemovedEvent>;
 
 /** Saga request ids: an admission per node, one allocation per operation. */
 export const admissionId = (operationId: string, node: string) => `prov:${operationId}:${node}`;

@@ -40,6 +40,7 @@ export function startedEvent(c: ContainerRecord): ContainerStartedEvent {
         ? [{ name: 'eth1', pool: c.secondaryPool, ip: c.secondaryIp }]
         : []),
     ],
+    ...(c.dockerId ? { dockerId: c.dockerId } : {}),
   };
 }
 

@@ -1,0 +1,182 @@
+import type { SqlSession, SqlTx } from './sql';
+
+export type RollupTier = 'minute' | 'hour';
+
+const BUCKET: Record<RollupTier, string> = { minute: '1 minute', hour: '1 hour' };
+
+/**
+ * Roll-ups are made from what is stored: per minute from raw samples, per hour from minutes.
+ * `rollup_state.done_until` says how far the regular passes got; every bucket to (re)make is a
+ * row of `rollup_dirty`: the pass that moves `done_until` adds the buckets it covers, and a
+ * sample stored behind `done_until` (an agent's buffer emptied after an outage) adds its own.
+ * A bucket is remade from its source rows, never merged into, so a repeat changes nothing.
+ */
+export async function initRollupState(sql: SqlSession, nowMs: number): Promise<void> {
+  await sql.query(
+    `INSERT INTO stats.rollup_state (tier, done_until)
+     VALUES ('minute', date_bin('1 minute', $1::timestamptz, 'epoch')), ('hour', date_bin('1 hour', $1::timestamptz, 'epoch'))
+     ON CONFLICT (tier) DO NOTHING`,
+    [new Date(nowMs)],
+  );
+}
+
+/**
+ * The minute tier's `done_until`, share-locked until the ingest transaction ends: a pass moving it
+ * waits for the samples in flight, and any later transaction sees where it moved.
+ */
+export async function minuteWatermarkShared(tx: SqlTx): Promise<number> {
+  const rows = await tx.query<{ t: number }>(
+    `SELECT extract(epoch FROM done_until)::float8 * 1000 AS t FROM stats.rollup_state WHERE tier = 'minute' FOR SHARE`,
+  );
+  return rows[0] ? Number(rows[0].t) : Number.POSITIVE_INFINITY;
+}
+
+export async function markDirty(tx: SqlSession, tier: RollupTier, bucketsMs: number[]): Promise<void> {
+  if (bucketsMs.length === 0) return;
+  await tx.query(
+    `INSERT INTO stats.rollup_dirty (tier, bucket) SELECT $1, unnest($2::timestamptz[]) ON CONFLICT DO NOTHING`,
+    [tier, bucketsMs.map((b) => new Date(b))],
+  );
+}
+
+/**
+ * Moves `done_until` of `tier` up to `targetMs` (never back) and queues the buckets it passes.
+ * Returns the new `done_until`.
+ */
+export async function advanceWatermark(tx: SqlTx, tier: RollupTier, targetMs: number): Promise<number> {
+  const rows = await tx.query<{ t: number }>(
+    `SELECT extract(epoch FROM done_until)::float8 * 1000 AS t FROM stats.rollup_state WHERE tier = $1 FOR UPDATE`,
+    [tier],
+  );
+  const from = rows[0] ? Number(rows[0].t) : targetMs;
+  if (targetMs <= from) return from;
+  await tx.query(
+    `INSERT INTO stats.rollup_dirty (tier, bucket)
+     SELECT $1, g FROM generate_series($2::timestamptz, $3::timestamptz - $4::interval, $4::interval) g
+     ON CONFLICT DO NOTHING`,
+    [tier, new Date(from), new Date(targetMs), BUCKET[tier]],
+  );
+  await tx.query(`UPDATE stats.rollup_state SET done_until = $2 WHERE tier = $1`, [tier, new Date(targetMs)]);
+  return targetMs;
+}
+
+export async function watermark(sql: SqlSession, tier: RollupTier): Promise<number | undefined> {
+  const rows = await sql.query<{ t: number }>(
+    `SELECT extract(epoch FROM done_until)::float8 * 1000 AS t FROM stats.rollup_state WHERE tier = $1`,
+    [tier],
+  );
+  return rows[0] ? Number(rows[0].t) : undefined;
+}
+
+/** Takes up to `limit` queued buckets, locked (another replica's pass skips them). */
+export async function takeDirty(tx: SqlTx, tier: RollupTier, limit: number): Promise<number[]> {
+  const rows = await tx.query<{ t: number }>(
+    `SELECT extract(epoch FROM bucket)::float8 * 1000 AS t FROM stats.rollup_dirty
+      WHERE tier = $1 ORDER BY bucket LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [tier, limit],
+  );
+  return rows.map((r) => Number(r.t));
+}
+
+export async function clearDirty(tx: SqlTx, tier: RollupTier, bucketsMs: number[]): Promise<void> {
+  await tx.query(`DELETE FROM stats.rollup_dirty WHERE tier = $1 AND bucket = ANY($2::timestamptz[])`, [
+    tier,
+    bucketsMs.map((b) => new Date(b)),
+  ]);
+}
+
+const FIGURES = ['cpu', 'rx_rate', 'tx_rate'] as const;
+const ROLLUP_COLUMNS = [
+  'series',
+  't',
+  'n',
+  'last_t',
+  ...FIGURES.flatMap((f) => [`${f}_min`, `${f}_avg`, `${f}_max`, `${f}_last`]),
+  'mem_min',
+  'mem_avg',
+  'mem_max',
+  'mem_last',
+  'rx_bytes_last',
+  'tx_bytes_last',
+  'pids_max',
+  'pids_last',
+  'cpu_limit_millis',
+  'mem_limit',
+];
+const UPSERT = `ON CONFLICT (series, t) DO UPDATE SET ${ROLLUP_COLUMNS.slice(2)
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ')}`;
+
+/** Remakes the minute buckets starting at `bucketsMs` from the raw samples. */
+export async function rollUpMinutes(tx: SqlTx, bucketsMs: number[]): Promise<void> {
+  if (bucketsMs.length === 0) return;
+  await tx.query(
+    `WITH b AS (
+       SELECT r.*, date_bin('1 minute', r.t, 'epoch') AS bucket FROM stats.sample_raw r
+        WHERE date_bin('1 minute', r.t, 'epoch') = ANY($1::timestamptz[])
+          AND r.t >= $2 AND r.t < $3),
+     lasts AS (
+       SELECT DISTINCT ON (series, bucket) series, bucket, t, cpu_pct, mem_bytes, rx_rate, tx_rate,
+              rx_bytes, tx_bytes, pids, cpu_limit_millis, mem_limit
+         FROM b ORDER BY series, bucket, t DESC),
+     aggs AS (
+       SELECT series, bucket, count(*)::int AS n,
+              min(cpu_pct) AS cpu_min, avg(cpu_pct) AS cpu_avg, max(cpu_pct) AS cpu_max,
+              min(mem_bytes) AS mem_min, avg(mem_bytes)::int8 AS mem_avg, max(mem_bytes) AS mem_max,
+              min(rx_rate) AS rx_min, avg(rx_rate) AS rx_avg, max(rx_rate) AS rx_max,
+              min(tx_rate) AS tx_min, avg(tx_rate) AS tx_avg, max(tx_rate) AS tx_max,
+              max(pids) AS pids_max
+         FROM b GROUP BY series, bucket)
+     INSERT INTO stats.rollup_minute (${ROLLUP_COLUMNS.join(', ')})
+     SELECT a.series, a.bucket, a.n, l.t,
+            a.cpu_min, a.cpu_avg, a.cpu_max, l.cpu_pct,
+            a.rx_min, a.rx_avg, a.rx_max, l.rx_rate,
+            a.tx_min, a.tx_avg, a.tx_max, l.tx_rate,
+            a.mem_min, a.mem_avg, a.mem_max, l.mem_bytes,
+            l.rx_bytes, l.tx_bytes, a.pids_max, l.pids, l.cpu_limit_millis, l.mem_limit
+       FROM aggs a JOIN lasts l USING (series, bucket)
+     ${UPSERT}`,
+    [
+      bucketsMs.map((b) => new Date(b)),
+      new Date(Math.min(...bucketsMs)),
+      new Date(Math.max(...bucketsMs) + 60_000),
+    ],
+  );
+}
+
+/** Remakes the hour buckets starting at `bucketsMs` from the minute roll-ups. */
+export async function rollUpHours(tx: SqlTx, bucketsMs: number[]): Promise<void> {
+  if (bucketsMs.length === 0) return;
+  const weighted = (f: string) =>
+    `sum(${f}_avg * n) / nullif(sum(CASE WHEN ${f}_avg IS NOT NULL THEN n END), 0)`;
+  await tx.query(
+    `WITH m AS (
+       SELECT r.*, date_bin('1 hour', r.t, 'epoch') AS bucket FROM stats.rollup_minute r
+        WHERE date_bin('1 hour', r.t, 'epoch') = ANY($1::timestamptz[])
+          AND r.t >= $2 AND r.t < $3),
+     lasts AS (
+       SELECT DISTINCT ON (series, bucket) * FROM m ORDER BY series, bucket, last_t DESC),
+     aggs AS (
+       SELECT series, bucket, sum(n)::int AS n,
+              min(cpu_min) AS cpu_min, ${weighted('cpu')} AS cpu_avg, max(cpu_max) AS cpu_max,
+              min(rx_rate_min) AS rx_min, ${weighted('rx_rate')} AS rx_avg, max(rx_rate_max) AS rx_max,
+              min(tx_rate_min) AS tx_min, ${weighted('tx_rate')} AS tx_avg, max(tx_rate_max) AS tx_max,
+              min(mem_min) AS mem_min, (sum(mem_avg * n) / sum(n))::int8 AS mem_avg, max(mem_max) AS mem_max,
+              max(pids_max) AS pids_max
+         FROM m GROUP BY series, bucket)
+     INSERT INTO stats.rollup_hour (${ROLLUP_COLUMNS.join(', ')})
+     SELECT a.series, a.bucket, a.n, l.last_t,
+            a.cpu_min, a.cpu_avg, a.cpu_max, l.cpu_last,
+            a.rx_min, a.rx_avg, a.rx_max, l.rx_rate_last,
+            a.tx_min, a.tx_avg, a.tx_max, l.tx_rate_last,
+            a.mem_min, a.mem_avg, a.mem_max, l.mem_last,
+            l.rx_bytes_last, l.tx_bytes_last, a.pids_max, l.pids_last, l.cpu_limit_millis, l.mem_limit
+       FROM aggs a JOIN lasts l USING (series, bucket)
+     ${UPSERT}`,
+    [
+      bucketsMs.map((b) => new Date(b)),
+      new Date(Math.min(...bucketsMs)),
+      new Date(Math.max(...bucketsMs) + 3_600_000),
+    ],
+  );
+}

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { repoRoot } from './rig';
+
+/** A service running as its own process (services/<name>/src/main.ts through tsx). */
+export interface ServiceProcess {
+  url: string;
+  pid: number;
+  /** Signals the process group (tsx runs the service in a child of its own). */
+  signal(signal: NodeJS.Signals): void;
+  exited: Promise<void>;
+  /** SIGTERM, then SIGKILL when it has not ended after `ms`. */
+  stop(ms?: number): Promise<void>;
+  logTail(lines?: number): string;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts a service's standalone process with `env` (on top of this process's) on a free loopback
+ * port, and waits until /readyz answers 200 (bounded).
+ */
+export async function startServiceProcess(
+  service: string,
+  env: Record<string, string>,
+  logFile: string,
+  readyWithinMs = 90_000,
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const log = fs.openSync(logFile, 'a');
+  const child: ChildProcess = spawn(
+    path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+    [path.join(repoRoot, 'services', service, 'src', 'main.ts')],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env, PORT: String(port), LISTEN_HOST: '127.0.0.1' },
+      stdio: ['ignore', log, log],
+      // Its own process group, so a signal reaches tsx's child running the service too.
+      detached: true,
+    },
+  );
+  fs.closeSync(log);
+  const pid = child.pid!;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let done = false;
+  void exited.then(() => (done = true));
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, s);
+    } catch {
+      // the group is gone already
+    }
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const logTail = (lines = 40) => fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+  try {
+    const deadline = Date.now() + readyWithinMs;
+    for (;;) {
+      if (done) throw new Error(`the process exited:\n${logTail()}`);
+      const ready = await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`${service} on ${url} not ready within ${readyWithinMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    signal('SIGKILL');
+    throw err;
+  }
+  return {
+    url,
+    pid,
+    signal,
+    exited,
+    logTail,
+    async stop(ms = 15_000) {
+      if (done) return;
+      signal('SIGTERM');
+      const timer = setTimeout(() => signal('SIGKILL'), ms);
+      await exited;
+      clearTimeout(timer);
+      // tsx's child may outlive tsx itself by a moment; make sure the group is gone.
+      signal('SIGKILL');
+    },
+  };
+}
