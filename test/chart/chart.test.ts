@@ -19,7 +19,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 const chart = path.join(repoRoot, 'charts', 'testbed');
 const release = 'tb';
 /** The services the chart deploys by default, each services/<name>/src/main.ts in its own image. */
-const services = ['ipam', 'provisioning', 'quota'] as const;
+const services = ['ipam', 'provisioning', 'quota', 'stats'] as const;
 const objectName = (service: string): string => `${release}-testbed-${service}`;
 
 /** Each kind the chart may render, by apiVersion and kind. A new kind must be added here. */
@@ -146,22 +146,22 @@ function servedPaths(service: string): string[] {
   return [...paths].sort();
 }
 
-/** The Service an Ingress sends a request path to: the longest matching path, by whole elements. */
+/**
+ * The Service an Ingress sends a request path to, as ingress-nginx with `use-regex` does: Prefix
+ * paths by whole elements, ImplementationSpecific paths as regular expressions anchored at the
+ * start, the longest path first.
+ */
 function backendOf(paths: networking.IHTTPIngressPath[], requestPath: string): string | undefined {
   const matches = paths.filter((p) =>
     p.pathType === 'Exact'
       ? requestPath === p.path
-      : requestPath === p.path || requestPath.startsWith(p.path!.endsWith('/') ? p.path! : `${p.path}/`),
+      : p.pathType === 'ImplementationSpecific'
+        ? new RegExp(`^${p.path!}(/|$)`).test(requestPath)
+        : requestPath === p.path || requestPath.startsWith(p.path!.endsWith('/') ? p.path! : `${p.path}/`),
   );
   matches.sort((a, b) => b.path!.length - a.path!.length);
   return matches[0]?.backend.service?.name;
 }
-
-/**
- * API paths under another service's prefix (quota's availability under provisioning's /v1/nodes):
- * a Prefix route cannot reach their owner, as values.yaml explains at `ingress`.
- */
-const nestedUnderAnotherPrefix = new Map([['/v1/nodes/:node/availability', '/v1/nodes/{node}/availability']]);
 
 const tlsDir = '/var/run/secrets/testbed-docker';
 
@@ -193,7 +193,7 @@ describe('charts/testbed', () => {
     ]);
   });
 
-  test('the defaults deploy ipam, provisioning and quota: a Deployment, a Service and a ConfigMap each', () => {
+  test('the defaults deploy every service: a Deployment, a Service and a ConfigMap each', () => {
     validateAll(defaults);
     const names = (kind: string) => find(defaults, kind).map((o) => o.metadata.name);
     const expected = services.map(objectName);
@@ -408,30 +408,31 @@ describe('charts/testbed', () => {
     const rule = ingress.spec!.rules![0]!;
     expect(rule.host).toBe('testbed.example.org');
     const paths = rule.http!.paths;
-    // Routes of services that are not deployed (yet: stats, portal) are left out.
-    expect(paths.map((p) => [p.path, p.pathType, p.backend.service?.name])).toEqual([
-      ['/v1/pools', 'Prefix', objectName('ipam')],
-      ['/v1/nodes', 'Prefix', objectName('provisioning')],
-      ['/v1/containers', 'Prefix', objectName('provisioning')],
-      ['/v1/batches', 'Prefix', objectName('provisioning')],
-      ['/v1/networks', 'Prefix', objectName('provisioning')],
-      ['/v1/operations', 'Prefix', objectName('provisioning')],
-      ['/v1/users', 'Prefix', objectName('quota')],
-      ['/v1/reservations', 'Prefix', objectName('quota')],
-    ]);
+    // Routes of services that are not deployed are left out.
+    expect(paths.map((p) => [p.path, p.pathType, p.backend.service?.name])).toEqual(
+      expect.arrayContaining([
+        ['/v1/pools', 'Prefix', objectName('ipam')],
+        ['/v1/nodes', 'Prefix', objectName('provisioning')],
+        ['/v1/containers', 'Prefix', objectName('provisioning')],
+        ['/v1/batches', 'Prefix', objectName('provisioning')],
+        ['/v1/networks', 'Prefix', objectName('provisioning')],
+        ['/v1/operations', 'Prefix', objectName('provisioning')],
+        ['/v1/users', 'Prefix', objectName('quota')],
+        ['/v1/reservations', 'Prefix', objectName('quota')],
+        ['/v1/stats', 'Prefix', objectName('stats')],
+        ['/v1/containers/[^/]+/stats', 'ImplementationSpecific', objectName('stats')],
+        ['/v1/nodes/[^/]+/stats', 'ImplementationSpecific', objectName('stats')],
+        ['/v1/nodes/[^/]+/availability', 'ImplementationSpecific', objectName('quota')],
+      ]),
+    );
+    expect(ingress.metadata!.annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/use-regex': 'true' });
     for (const p of paths) expect(p.backend.service?.port).toEqual({ name: 'http' });
 
-    // Every path a service serves reaches it, but the nested ones values.yaml names.
-    const values = fs.readFileSync(path.join(chart, 'values.yaml'), 'utf8');
+    // Every path a service serves reaches it, those nested under another's prefix included.
     for (const name of services) {
       const served = servedPaths(name);
       expect(served.length).toBeGreaterThan(0);
       for (const served1 of served) {
-        const documentedAs = nestedUnderAnotherPrefix.get(served1);
-        if (documentedAs) {
-          expect(values).toContain(documentedAs);
-          continue;
-        }
         expect([served1, backendOf(paths, served1.replace(/:[a-z]+/gi, 'x'))]).toEqual([
           served1,
           objectName(name),
@@ -459,23 +460,33 @@ describe('charts/testbed', () => {
 
   test('a new service needs only its values entry', () => {
     const objects = render(
-      'services.stats.enabled=true',
-      'services.stats.image.repository=testbed/stats',
-      'services.stats.env.STATS_RETENTION_DAYS=7',
+      'services.widgets.enabled=true',
+      'services.widgets.image.repository=testbed/widgets',
+      'services.widgets.env.WIDGETS_RETENTION_DAYS=7',
       'ingress.enabled=true',
     );
     validateAll(objects);
-    const deployment = one<Deployment>(objects, 'Deployment', objectName('stats'));
-    expect(deployment.spec!.template.spec!.containers[0]!.image).toBe('testbed/stats:0.1.0');
+    const deployment = one<Deployment>(objects, 'Deployment', objectName('widgets'));
+    expect(deployment.spec!.template.spec!.containers[0]!.image).toBe('testbed/widgets:0.1.0');
+    expect(one<core.IConfigMap>(objects, 'ConfigMap', objectName('widgets')).data).toEqual({
+      PORT: '8080',
+      WIDGETS_RETENTION_DAYS: '7',
+    });
+    one(objects, 'Service', objectName('widgets'));
+  });
+
+  test('stats gets its own paths, the nested history paths included', () => {
+    const objects = render('ingress.enabled=true', 'services.stats.env.STATS_RAW_RETENTION_HOURS=24');
+    validateAll(objects);
     expect(one<core.IConfigMap>(objects, 'ConfigMap', objectName('stats')).data).toEqual({
       PORT: '8080',
-      STATS_RETENTION_DAYS: '7',
+      STATS_RAW_RETENTION_HOURS: '24',
     });
-    one(objects, 'Service', objectName('stats'));
     const paths = one<networking.IIngress>(objects, 'Ingress').spec!.rules![0]!.http!.paths;
-    expect(paths.filter((p) => p.backend.service?.name === objectName('stats')).map((p) => p.path)).toEqual([
-      '/v1/stats',
-    ]);
+    for (const p of ['/v1/stats/live', '/v1/containers/abc/stats', '/v1/nodes/node1/stats'])
+      expect([p, backendOf(paths, p)]).toEqual([p, objectName('stats')]);
+    expect(backendOf(paths, '/v1/containers/abc')).toBe(objectName('provisioning'));
+    expect(backendOf(paths, '/v1/nodes/node1/availability')).toBe(objectName('quota'));
   });
 
   test('tlsSecrets mounts each named Secret read-only where provisioning reads a node’s tls.secretRef', async () => {

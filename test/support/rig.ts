@@ -41,7 +41,16 @@ export async function freshPostgresDatabase(prefix: string): Promise<{ url: stri
       const c = new pg.Client({ connectionString: base });
       await c.connect();
       try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        // FORCE cannot end an autovacuum worker (it runs as another role): wait for it to finish.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+            return;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '42501' || attempt >= 40) throw err;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
       } finally {
         await c.end();
       }

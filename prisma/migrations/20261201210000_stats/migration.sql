@@ -73,11 +73,16 @@ CREATE TABLE "stats"."rollup_state" (
     "done_until" TIMESTAMPTZ(6) NOT NULL,
     CONSTRAINT "rollup_state_pkey" PRIMARY KEY ("tier")
 );
+-- Buckets to (re)make: an append-only log (a mark never waits for a pass working on its bucket);
+-- a pass takes a bucket once its newest mark is a little old (a backlog draining keeps marking).
 CREATE TABLE "stats"."rollup_dirty" (
+    "id" BIGSERIAL NOT NULL,
     "tier" TEXT NOT NULL,
     "bucket" TIMESTAMPTZ(6) NOT NULL,
-    CONSTRAINT "rollup_dirty_pkey" PRIMARY KEY ("tier", "bucket")
+    "marked_at" TIMESTAMPTZ(6) NOT NULL,
+    CONSTRAINT "rollup_dirty_pkey" PRIMARY KEY ("id")
 );
+CREATE INDEX "rollup_dirty_tier_bucket_idx" ON "stats"."rollup_dirty"("tier", "bucket");
 
 -- Raw samples, one partition per day; partitions are made ahead and dropped whole at the end of
 -- retention (stats' partition task), never emptied row by row.
@@ -100,6 +105,8 @@ CREATE TABLE "stats"."sample_raw" (
     "pids" INTEGER NOT NULL
 ) PARTITION BY RANGE ("t");
 CREATE INDEX "sample_raw_series_t_idx" ON "stats"."sample_raw"("series", "t");
+-- Roll-ups read a time range of every series: rows arrive in time order, so a BRIN index is tiny and enough.
+CREATE INDEX "sample_raw_t_brin" ON "stats"."sample_raw" USING brin ("t");
 
 -- Per-minute and per-hour roll-ups of each figure: min, avg, max and last.
 CREATE TABLE "stats"."rollup_minute" (
@@ -119,6 +126,8 @@ CREATE TABLE "stats"."rollup_minute" (
     "mem_limit" BIGINT,
     CONSTRAINT "rollup_minute_pkey" PRIMARY KEY ("series", "t")
 ) PARTITION BY RANGE ("t");
+
+CREATE INDEX "rollup_minute_t_brin" ON "stats"."rollup_minute" USING brin ("t");
 
 CREATE TABLE "stats"."rollup_hour" (LIKE "stats"."rollup_minute") PARTITION BY RANGE ("t");
 ALTER TABLE "stats"."rollup_hour" ADD CONSTRAINT "rollup_hour_pkey" PRIMARY KEY ("series", "t");

@@ -15,6 +15,11 @@ export const statsConfigShape = z.object({
   STATS_ROLLUP_INTERVAL_MS: ms(15_000),
   /** A minute is rolled up once it ended this long ago (samples in flight land first). */
   STATS_ROLLUP_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  /**
+   * A bucket a late sample marked is remade once no sample has marked it for this long: a backlog
+   * draining after an outage keeps marking the same minutes, which are then made once, at its end.
+   */
+  STATS_ROLLUP_SETTLE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** How often the leader makes partitions ahead and drops those past retention. */
   STATS_PARTITION_INTERVAL_MS: ms(3_600_000),
   /** A container missing from its node's batches this many intervals has left the live view. */

@@ -20,7 +20,12 @@ beforeAll(async () => {
     name: 'stats-rollups',
     database: 'postgres',
     clock,
-    config: { STATS_ROLLUP_INTERVAL_MS: 100, STATS_PARTITION_INTERVAL_MS: 100, STATS_ROLLUP_LAG_MS: 10_000 },
+    config: {
+      STATS_ROLLUP_INTERVAL_MS: 100,
+      STATS_PARTITION_INTERVAL_MS: 100,
+      STATS_ROLLUP_LAG_MS: 10_000,
+      STATS_ROLLUP_SETTLE_MS: 0,
+    },
   });
 });
 afterAll(async () => {

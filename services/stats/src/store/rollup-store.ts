@@ -31,11 +31,16 @@ export async function minuteWatermarkShared(tx: SqlTx): Promise<number> {
   return rows[0] ? Number(rows[0].t) : Number.POSITIVE_INFINITY;
 }
 
-export async function markDirty(tx: SqlSession, tier: RollupTier, bucketsMs: number[]): Promise<void> {
+export async function markDirty(
+  tx: SqlSession,
+  tier: RollupTier,
+  bucketsMs: number[],
+  atMs: number,
+): Promise<void> {
   if (bucketsMs.length === 0) return;
   await tx.query(
-    `INSERT INTO stats.rollup_dirty (tier, bucket) SELECT $1, unnest($2::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [tier, bucketsMs.map((b) => new Date(b))],
+    `INSERT INTO stats.rollup_dirty (tier, bucket, marked_at) SELECT $1, unnest($2::timestamptz[]), $3`,
+    [tier, bucketsMs.map((b) => new Date(b)), new Date(atMs)],
   );
 }
 
@@ -50,10 +55,10 @@ export async function advanceWatermark(tx: SqlTx, tier: RollupTier, targetMs: nu
   );
   const from = rows[0] ? Number(rows[0].t) : targetMs;
   if (targetMs <= from) return from;
+  // Marked at their own start: long settled, so the pass takes them at once.
   await tx.query(
-    `INSERT INTO stats.rollup_dirty (tier, bucket)
-     SELECT $1, g FROM generate_series($2::timestamptz, $3::timestamptz - $4::interval, $4::interval) g
-     ON CONFLICT DO NOTHING`,
+    `INSERT INTO stats.rollup_dirty (tier, bucket, marked_at)
+     SELECT $1, g, g FROM generate_series($2::timestamptz, $3::timestamptz - $4::interval, $4::interval) g`,
     [tier, new Date(from), new Date(targetMs), BUCKET[tier]],
   );
   await tx.query(`UPDATE stats.rollup_state SET done_until = $2 WHERE tier = $1`, [tier, new Date(targetMs)]);
@@ -68,21 +73,44 @@ export async function watermark(sql: SqlSession, tier: RollupTier): Promise<numb
   return rows[0] ? Number(rows[0].t) : undefined;
 }
 
-/** Takes up to `limit` queued buckets, locked (another replica's pass skips them). */
-export async function takeDirty(tx: SqlTx, tier: RollupTier, limit: number): Promise<number[]> {
+/**
+ * Takes (deletes, in the caller's transaction) the marks of up to `limit` buckets whose newest
+ * mark is from before `settledBeforeMs`. A mark made while the pass runs is not among those it
+ * saw, so it stays and its bucket is made again by the next pass.
+ */
+export async function takeDirty(
+  tx: SqlTx,
+  tier: RollupTier,
+  limit: number,
+  settledBeforeMs: number,
+): Promise<number[]> {
   const rows = await tx.query<{ t: number }>(
-    `SELECT extract(epoch FROM bucket)::float8 * 1000 AS t FROM stats.rollup_dirty
-      WHERE tier = $1 ORDER BY bucket LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [tier, limit],
+    `WITH ready AS (
+       SELECT bucket FROM stats.rollup_dirty WHERE tier = $1
+        GROUP BY bucket HAVING max(marked_at) <= $3 ORDER BY bucket LIMIT $2),
+     taken AS (
+       DELETE FROM stats.rollup_dirty d USING ready
+        WHERE d.tier = $1 AND d.bucket = ready.bucket RETURNING d.bucket)
+     SELECT DISTINCT extract(epoch FROM bucket)::float8 * 1000 AS t FROM taken ORDER BY 1`,
+    [tier, limit, new Date(settledBeforeMs)],
   );
   return rows.map((r) => Number(r.t));
 }
 
-export async function clearDirty(tx: SqlTx, tier: RollupTier, bucketsMs: number[]): Promise<void> {
-  await tx.query(`DELETE FROM stats.rollup_dirty WHERE tier = $1 AND bucket = ANY($2::timestamptz[])`, [
-    tier,
-    bucketsMs.map((b) => new Date(b)),
-  ]);
+/** Buckets in runs of adjacent ones: one statement per run, each reading one time range. */
+export function runsOf(
+  bucketsMs: number[],
+  bucketMs: number,
+): { fromMs: number; toMs: number; buckets: number[] }[] {
+  const runs: { fromMs: number; toMs: number; buckets: number[] }[] = [];
+  for (const b of [...bucketsMs].sort((x, y) => x - y)) {
+    const last = runs.at(-1);
+    if (last && b === last.toMs) {
+      last.toMs = b + bucketMs;
+      last.buckets.push(b);
+    } else runs.push({ fromMs: b, toMs: b + bucketMs, buckets: [b] });
+  }
+  return runs;
 }
 
 const FIGURES = ['cpu', 'rx_rate', 'tx_rate'] as const;
@@ -107,14 +135,12 @@ const UPSERT = `ON CONFLICT (series, t) DO UPDATE SET ${ROLLUP_COLUMNS.slice(2)
   .map((c) => `${c} = excluded.${c}`)
   .join(', ')}`;
 
-/** Remakes the minute buckets starting at `bucketsMs` from the raw samples. */
-export async function rollUpMinutes(tx: SqlTx, bucketsMs: number[]): Promise<void> {
-  if (bucketsMs.length === 0) return;
+/** Remakes the minute buckets of [fromMs, toMs) from the raw samples. */
+export async function rollUpMinutes(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
   await tx.query(
     `WITH b AS (
        SELECT r.*, date_bin('1 minute', r.t, 'epoch') AS bucket FROM stats.sample_raw r
-        WHERE date_bin('1 minute', r.t, 'epoch') = ANY($1::timestamptz[])
-          AND r.t >= $2 AND r.t < $3),
+        WHERE r.t >= $1 AND r.t < $2),
      lasts AS (
        SELECT DISTINCT ON (series, bucket) series, bucket, t, cpu_pct, mem_bytes, rx_rate, tx_rate,
               rx_bytes, tx_bytes, pids, cpu_limit_millis, mem_limit
@@ -136,24 +162,18 @@ export async function rollUpMinutes(tx: SqlTx, bucketsMs: number[]): Promise<voi
             l.rx_bytes, l.tx_bytes, a.pids_max, l.pids, l.cpu_limit_millis, l.mem_limit
        FROM aggs a JOIN lasts l USING (series, bucket)
      ${UPSERT}`,
-    [
-      bucketsMs.map((b) => new Date(b)),
-      new Date(Math.min(...bucketsMs)),
-      new Date(Math.max(...bucketsMs) + 60_000),
-    ],
+    [new Date(fromMs), new Date(toMs)],
   );
 }
 
-/** Remakes the hour buckets starting at `bucketsMs` from the minute roll-ups. */
-export async function rollUpHours(tx: SqlTx, bucketsMs: number[]): Promise<void> {
-  if (bucketsMs.length === 0) return;
+/** Remakes the hour buckets of [fromMs, toMs) from the minute roll-ups. */
+export async function rollUpHours(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
   const weighted = (f: string) =>
     `sum(${f}_avg * n) / nullif(sum(CASE WHEN ${f}_avg IS NOT NULL THEN n END), 0)`;
   await tx.query(
     `WITH m AS (
        SELECT r.*, date_bin('1 hour', r.t, 'epoch') AS bucket FROM stats.rollup_minute r
-        WHERE date_bin('1 hour', r.t, 'epoch') = ANY($1::timestamptz[])
-          AND r.t >= $2 AND r.t < $3),
+        WHERE r.t >= $1 AND r.t < $2),
      lasts AS (
        SELECT DISTINCT ON (series, bucket) * FROM m ORDER BY series, bucket, last_t DESC),
      aggs AS (
@@ -173,10 +193,6 @@ export async function rollUpHours(tx: SqlTx, bucketsMs: number[]): Promise<void>
             l.rx_bytes_last, l.tx_bytes_last, a.pids_max, l.pids_last, l.cpu_limit_millis, l.mem_limit
        FROM aggs a JOIN lasts l USING (series, bucket)
      ${UPSERT}`,
-    [
-      bucketsMs.map((b) => new Date(b)),
-      new Date(Math.min(...bucketsMs)),
-      new Date(Math.max(...bucketsMs) + 3_600_000),
-    ],
+    [new Date(fromMs), new Date(toMs)],
   );
 }

@@ -33,26 +33,85 @@ export interface ColumnSpec {
   type: 'int4' | 'int8' | 'float4' | 'timestamptz' | 'text';
 }
 
-/** COPY's text format: tab separated, `\N` for null; numbers and ISO times need no escaping. */
-function copyText(rows: readonly (readonly unknown[])[]): string {
-  let out = '';
-  for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < row.length; i++) {
-      const v = row[i];
-      if (i > 0) line += '\t';
-      if (v === null || v === undefined) line += '\\N';
-      else if (v instanceof Date) line += v.toISOString();
-      else if (typeof v === 'string')
-        line += v.replace(
-          /[\\\t\n\r]/g,
-          (c) => `\\${c === '\t' ? 't' : c === '\n' ? 'n' : c === '\r' ? 'r' : '\\'}`,
-        );
-      else line += String(v);
-    }
-    out += line + '\n';
+/** Microseconds between 1970-01-01 and 2000-01-01, the epoch of Postgres' binary timestamps. */
+const PG_EPOCH_MS = 946_684_800_000;
+
+/** A 64-bit integer from a JS number (exact below 2^53) without a BigInt per value. */
+function writeInt8(buf: Buffer, at: number, v: number): void {
+  if (v < 0) {
+    buf.writeBigInt64BE(BigInt(v), at);
+    return;
   }
-  return out;
+  buf.writeUInt32BE(Math.floor(v / 4294967296), at);
+  buf.writeUInt32BE(v % 4294967296, at + 4);
+}
+
+/**
+ * COPY's binary format: no number or timestamp is printed and parsed again, which is most of
+ * what COPY's text format costs the server on rows like samples. Big-endian fields, each with its
+ * length (-1 for null), after a fixed header; a -1 field count ends it.
+ */
+export function copyBinary(columns: readonly ColumnSpec[], rows: readonly (readonly unknown[])[]): Buffer {
+  let size = 19 + 2;
+  for (const row of rows) {
+    size += 2;
+    for (let i = 0; i < columns.length; i++) {
+      const v = row[i];
+      const type = columns[i]!.type;
+      size += 4;
+      if (v === null || v === undefined) continue;
+      size += type === 'int4' || type === 'float4' ? 4 : type === 'text' ? Buffer.byteLength(String(v)) : 8;
+    }
+  }
+  const buf = Buffer.allocUnsafe(size);
+  buf.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+  buf.writeInt32BE(0, 11);
+  buf.writeInt32BE(0, 15);
+  let at = 19;
+  for (const row of rows) {
+    buf.writeInt16BE(columns.length, at);
+    at += 2;
+    for (let i = 0; i < columns.length; i++) {
+      const v = row[i];
+      if (v === null || v === undefined) {
+        buf.writeInt32BE(-1, at);
+        at += 4;
+        continue;
+      }
+      switch (columns[i]!.type) {
+        case 'int4':
+          buf.writeInt32BE(4, at);
+          buf.writeInt32BE(v as number, at + 4);
+          at += 8;
+          break;
+        case 'float4':
+          buf.writeInt32BE(4, at);
+          buf.writeFloatBE(v as number, at + 4);
+          at += 8;
+          break;
+        case 'int8':
+          buf.writeInt32BE(8, at);
+          writeInt8(buf, at + 4, v as number);
+          at += 12;
+          break;
+        case 'timestamptz': {
+          const ms = v instanceof Date ? v.getTime() : (v as number);
+          buf.writeInt32BE(8, at);
+          writeInt8(buf, at + 4, (ms - PG_EPOCH_MS) * 1000);
+          at += 12;
+          break;
+        }
+        case 'text': {
+          const n = buf.write(String(v), at + 4, 'utf8');
+          buf.writeInt32BE(n, at);
+          at += 4 + n;
+          break;
+        }
+      }
+    }
+  }
+  buf.writeInt16BE(-1, at);
+  return buf;
 }
 
 function postgresTx(client: PoolClient): SqlTx {
@@ -62,8 +121,8 @@ function postgresTx(client: PoolClient): SqlTx {
     },
     async copyRows(table, columns, rows) {
       if (rows.length === 0) return;
-      const sql = `COPY ${table} (${columns.map((c) => `"${c.name}"`).join(', ')}) FROM STDIN`;
-      await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(sql)));
+      const sql = `COPY ${table} (${columns.map((c) => `"${c.name}"`).join(', ')}) FROM STDIN (FORMAT binary)`;
+      await pipeline(Readable.from([copyBinary(columns, rows)]), client.query(copyFrom(sql)));
     },
   };
 }

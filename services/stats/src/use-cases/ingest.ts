@@ -71,7 +71,7 @@ export class SampleIngest {
       await insertRawSamples(tx, rows);
       const done = await minuteWatermarkShared(tx);
       const late = new Set(rows.filter((r) => r.sample.tMs < done).map((r) => bucketStart(r.sample.tMs, 60)));
-      await markDirty(tx, 'minute', [...late]);
+      await markDirty(tx, 'minute', [...late], now);
       await saveCursors(
         tx,
         nodes.map((n) => cursors.get(n)).filter((c): c is IngestCursor => c !== undefined),

@@ -1,15 +1,17 @@
 import { bucketStart } from '../domain/tiers';
 import {
   advanceWatermark,
-  clearDirty,
   markDirty,
   rollUpHours,
   rollUpMinutes,
+  runsOf,
   takeDirty,
   watermark,
   type RollupTier,
 } from '../store/rollup-store';
 import type { StatsContext } from './context';
+
+const BUCKET_MS: Record<RollupTier, number> = { minute: 60_000, hour: 3_600_000 };
 
 /** Buckets remade per transaction: bounded work, so no pass holds its locks for long. */
 const BUCKETS_PER_TX = 30;
@@ -36,18 +38,18 @@ async function drain(ctx: StatsContext, tier: RollupTier): Promise<number> {
   let done = 0;
   for (let i = 0; i < TXS_PER_PASS; i++) {
     const stop = ctx.metrics.rollupSeconds.startTimer({ tier });
+    const now = ctx.clock.now().getTime();
     const n = await ctx.sql.transaction(async (tx) => {
-      const buckets = await takeDirty(tx, tier, BUCKETS_PER_TX);
-      if (buckets.length === 0) return 0;
-      if (tier === 'minute') {
-        await rollUpMinutes(tx, buckets);
+      const buckets = await takeDirty(tx, tier, BUCKETS_PER_TX, now - ctx.config.STATS_ROLLUP_SETTLE_MS);
+      for (const run of runsOf(buckets, BUCKET_MS[tier])) {
+        if (tier === 'minute') await rollUpMinutes(tx, run.fromMs, run.toMs);
+        else await rollUpHours(tx, run.fromMs, run.toMs);
+      }
+      if (tier === 'minute' && buckets.length > 0) {
         const hourDone = (await watermark(tx, 'hour')) ?? Number.POSITIVE_INFINITY;
         const hours = new Set(buckets.map((b) => bucketStart(b, 3600)).filter((h) => h < hourDone));
-        await markDirty(tx, 'hour', [...hours]);
-      } else {
-        await rollUpHours(tx, buckets);
+        await markDirty(tx, 'hour', [...hours], now);
       }
-      await clearDirty(tx, tier, buckets);
       return buckets.length;
     });
     stop();

@@ -139,7 +139,7 @@ export function createKafkaRecordConsumer(opts: {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           const topic = logical.get(batch.topic) ?? batch.topic;
           const records = batch.messages.map((m) => toStreamRecord(topic, batch.partition, m));
           if (records.length === 0) return;
@@ -157,6 +157,9 @@ export function createKafkaRecordConsumer(opts: {
               if (stopping.signal.aborted) return;
             }
           }
+          // The consumer's own position moves on only with resolved offsets (else it fetches the
+          // same records again); the group's committed offset only with the commit below.
+          resolveOffset(batch.lastOffset());
           if (sub.broadcast) return;
           const next = (BigInt(batch.lastOffset()) + 1n).toString();
           // A commit lost to a rebalance only means the batch comes again: handlers are idempotent.
