@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { waitFor } from '../../kit/test/bus/wait-for';
 import type { TestHost } from '../../../test/support/test-host';
 import { batchOf, dockerId, sampleOf } from './batches';
@@ -148,6 +149,43 @@ test('the live stream and the overview show each user their own containers, oper
     alice.close();
     ops.close();
   }
+});
+
+test('the live stream is also a WebSocket at the same path, the token in a subprotocol', async () => {
+  const mine = dockerId();
+  const id = await announceStarted(host, { node: 'n-ws', owner: 'dora', name: 'dora-1', dockerId: mine.id });
+  const url = host.url.replace('http', 'ws') + '/v1/stats/live?node=n-ws';
+  const ws = new WebSocket(url, ['testbed.live.v1', `bearer.${await host.token('dora')}`]);
+  const frames: { type: string; items?: { containerId: string; cpuPercent: number | null }[] }[] = [];
+  ws.on('message', (m) => frames.push(JSON.parse(m.toString()) as (typeof frames)[number]));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  expect(ws.protocol).toBe('testbed.live.v1');
+  try {
+    let seq = 0;
+    await waitFor(
+      "dora's container in a frame",
+      async () => {
+        seq++;
+        await publishBatches(host, [
+          batchOf('n-ws', { seq, t: Date.now(), samples: [sampleOf(mine.ref, { cpuUsec: seq * 600_000 })] }),
+        ]);
+        return frames.some(
+          (f) => f.type === 'samples' && f.items?.some((i) => i.containerId === id && i.cpuPercent !== null),
+        );
+      },
+      15_000,
+      500,
+    );
+    expect(frames[0]!.type).toBe('snapshot');
+  } finally {
+    ws.close();
+  }
+  // Without a token the upgrade is refused with 401.
+  const refused = new WebSocket(url);
+  const status = await new Promise<number>((resolve) =>
+    refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+  );
+  expect(status).toBe(401);
 });
 
 test('bad queries are answered 422 naming the field, unknown ones 404', async () => {

@@ -50,7 +50,7 @@ export function parsePartitionName(tier: Tier, name: string): Partition | undefi
   if (!m) return undefined;
   const fromMs = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   const p = partitionOf(tier, fromMs);
-  return p.fromMs === fromMs ? p : undefined;
+  return p.fromMs === fromMs && p.name === name ? p : undefined;
 }
 
 /** A partition is dropped once all of it is older than the tier's retention. */
