@@ -33,20 +33,28 @@ export async function startServiceProcess(
   env: Record<string, string>,
   logFile: string,
   readyWithinMs = 90_000,
+  /** The variable the service reads its port from (the node agent: NODE_AGENT_PORT). */
+  portVariable = 'PORT',
+  /** `compiled`: the production build (`npm run build`, dist/<service>/main.js) on plain node. */
+  runner: 'tsx' | 'compiled' = 'tsx',
 ): Promise<ServiceProcess> {
   const port = await freePort();
+  const [command, entry] =
+    runner === 'tsx'
+      ? [
+          path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+          path.join(repoRoot, 'services', service, 'src', 'main.ts'),
+        ]
+      : [process.execPath, path.join(repoRoot, 'dist', service, 'main.js')];
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const log = fs.openSync(logFile, 'a');
-  const child: ChildProcess = spawn(
-    path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
-    [path.join(repoRoot, 'services', service, 'src', 'main.ts')],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, ...env, PORT: String(port), LISTEN_HOST: '127.0.0.1' },
-      stdio: ['ignore', log, log],
-      // Its own process group, so a signal reaches tsx's child running the service too.
-      detached: true,
-    },
-  );
+  const child: ChildProcess = spawn(command, [entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, [portVariable]: String(port), LISTEN_HOST: '127.0.0.1' },
+    stdio: ['ignore', log, log],
+    // Its own process group, so a signal reaches tsx's child running the service too.
+    detached: true,
+  });
   fs.closeSync(log);
   const pid = child.pid!;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
