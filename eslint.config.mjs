@@ -11,6 +11,8 @@ export default tseslint.config(
       'deploy/helm/.cache/',
       '**/generated/',
       'coverage/',
+      'dist/',
+      'services/portal/dist/',
     ],
   },
   js.configs.recommended,

@@ -1,13 +1,13 @@
 /**
  * `npm run start:services`: every service as its own process against the rig's Postgres and
- * Kafka (deploy/local/.env from `npm run stack:up`), migrations first. Logs are prefixed with the
- * service's name; Ctrl-C (or SIGTERM) stops them all gracefully.
+ * Kafka (deploy/local/.env from `npm run stack:up`), migrations first, and a node agent per rig
+ * node. Logs are prefixed with the process's name; Ctrl-C (or SIGTERM) stops them all gracefully.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadEnvFile } from '@testbed/kit';
-import { serviceProcesses } from './services';
+import { nodeAgentProcesses, serviceProcesses } from './services';
 
 const root = path.resolve(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -37,8 +37,8 @@ async function main(): Promise<void> {
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);
 
-  const children = serviceProcesses.map((s) => {
-    const child = run(s.name, [path.join(root, s.entry)], { ...process.env, PORT: String(s.port) });
+  const children = [...serviceProcesses, ...nodeAgentProcesses(process.env)].map((s) => {
+    const child = run(s.name, [path.join(root, s.entry)], { ...process.env, PORT: String(s.port), ...s.env });
     child.on('exit', (c, signal) => console.log(`[${s.name}] exited (${signal ?? c})`));
     console.log(`[${s.name}] starting on http://127.0.0.1:${s.port}`);
     return child;

@@ -18,6 +18,10 @@ step "type check and lint"
 npm run --silent typecheck
 npm run --silent lint
 
+# The production bundles: tests run the node agent as it runs on a node (plain node, dist/).
+step "build"
+npm run --silent build
+
 step "rig up"
 bash deploy/local/stack.sh up
 

@@ -1,15 +1,16 @@
 /**
- * `npm run start:services` against the rig: ipam, provisioning and quota each as its own process
- * on the rig's Postgres and Kafka, provisioning with the rig's three TLS nodes. It checks the three
- * answer, that provisioning registered and reached node1..node3, and that SIGTERM stops them all.
+ * `npm run start:services` against the rig: ipam, provisioning, quota and stats each as its own
+ * process on the rig's Postgres and Kafka, provisioning with the rig's three TLS nodes, and a node
+ * agent per rig node. It checks they answer, that provisioning registered and reached
+ * node1..node3, that each node's agent is heard by stats, and that SIGTERM stops them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadOrCreateLocalKey, signLocalToken } from '@testbed/kit';
-import { serviceProcesses } from '../../deploy/local/services';
-import { repoRoot } from '../support/rig';
+import { nodeAgentProcesses, serviceProcesses } from '../../deploy/local/services';
+import { repoRoot, rigEnv } from '../support/rig';
 
 jest.setTimeout(180_000);
 
@@ -49,15 +50,17 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('the three services answer, provisioning reaches the rig’s nodes, and SIGTERM stops them all', async () => {
-  for (const s of serviceProcesses) {
+test('the services and agents answer, provisioning reaches the rig’s nodes, stats hears every agent, and SIGTERM stops them all', async () => {
+  const agents = nodeAgentProcesses(rigEnv('TESTBED_NODES'));
+  expect(agents.map((a) => a.name)).toEqual(['node-agent-node1', 'node-agent-node2', 'node-agent-node3']);
+  for (const s of [...serviceProcesses, ...agents]) {
     await until(
-      async () => ((await fetch(url(s.name, '/readyz'))).status === 200 ? true : undefined),
+      async () => ((await fetch(`http://127.0.0.1:${s.port}/readyz`)).status === 200 ? true : undefined),
       90_000,
       `${s.name} ready`,
     );
   }
-  expect(serviceProcesses.map((s) => s.name).sort()).toEqual(['ipam', 'provisioning', 'quota']);
+  expect(serviceProcesses.map((s) => s.name).sort()).toEqual(['ipam', 'provisioning', 'quota', 'stats']);
 
   const token = await signLocalToken(await loadOrCreateLocalKey(dataDir), {
     subject: 'ops',
@@ -93,6 +96,21 @@ test('the three services answer, provisioning reaches the rig’s nodes, and SIG
     'quota to know node2',
   );
 
+  // Each agent's heartbeat reaches stats through Kafka.
+  await until(
+    async () => {
+      const res = await fetch(url('stats', '/v1/stats/nodes'), {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as { items: { node: string; source: string }[] };
+      const heard = body.items.filter((a) => a.source === 'cgroup-v1').map((a) => a.node);
+      return ['node1', 'node2', 'node3'].every((n) => heard.includes(n)) ? true : undefined;
+    },
+    60_000,
+    'stats to hear the agents of node1..node3',
+  );
+  for (const a of agents) expect((await fetch(`http://127.0.0.1:${a.port}/metrics`)).status).toBe(200);
+
   const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
   child!.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
@@ -100,4 +118,6 @@ test('the three services answer, provisioning reaches the rig’s nodes, and SIG
   expect(output).toMatch(/\[ipam\] exited/);
   expect(output).toMatch(/\[provisioning\] exited/);
   expect(output).toMatch(/\[quota\] exited/);
+  expect(output).toMatch(/\[stats\] exited/);
+  for (const a of agents) expect(output).toMatch(new RegExp(`\\[${a.name}\\] exited`));
 });

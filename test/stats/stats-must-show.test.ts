@@ -25,6 +25,7 @@ import { registerRigNodes } from '../../services/provisioning/test/provisioning-
 import { testPlatform } from '../../services/provisioning/test/rig-nodes';
 import { openLive, type LiveClient } from '../../services/stats/test/live-client';
 import { rigEnv } from '../support/rig';
+import { AGENT_NODE_FLAGS } from '@testbed/node-agent/src/node-flags';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { startTestHost, type TestHost } from '../support/test-host';
 
@@ -199,9 +200,7 @@ beforeAll(async () => {
           LOG_LEVEL: 'warn',
         },
         path.join(dataDir, `agent-${node}.log`),
-        90_000,
-        'NODE_AGENT_PORT',
-        'compiled',
+        { portVariable: 'NODE_AGENT_PORT', runner: 'compiled', nodeFlags: AGENT_NODE_FLAGS },
       ),
     );
   }

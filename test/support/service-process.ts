@@ -28,27 +28,35 @@ export async function freePort(): Promise<number> {
  * Starts a service's standalone process with `env` (on top of this process's) on a free loopback
  * port, and waits until /readyz answers 200 (bounded).
  */
+export interface ServiceProcessOptions {
+  readyWithinMs?: number;
+  /** The variable the service reads its port from (the node agent: NODE_AGENT_PORT). */
+  portVariable?: string;
+  /** `compiled`: the production build (`npm run build`, dist/<service>/main.js) on plain node. */
+  runner?: 'tsx' | 'compiled';
+  /** node's own flags, for the compiled runner (the agent's V8 settings). */
+  nodeFlags?: readonly string[];
+}
+
 export async function startServiceProcess(
   service: string,
   env: Record<string, string>,
   logFile: string,
-  readyWithinMs = 90_000,
-  /** The variable the service reads its port from (the node agent: NODE_AGENT_PORT). */
-  portVariable = 'PORT',
-  /** `compiled`: the production build (`npm run build`, dist/<service>/main.js) on plain node. */
-  runner: 'tsx' | 'compiled' = 'tsx',
+  opts: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
+  const { readyWithinMs = 90_000, portVariable = 'PORT', runner = 'tsx', nodeFlags = [] } = opts;
   const port = await freePort();
-  const [command, entry] =
+  const [command, args] =
     runner === 'tsx'
       ? [
           path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
-          path.join(repoRoot, 'services', service, 'src', 'main.ts'),
+          [path.join(repoRoot, 'services', service, 'src', 'main.ts')],
         ]
-      : [process.execPath, path.join(repoRoot, 'dist', service, 'main.js')];
+      : [process.execPath, [...nodeFlags, path.join(repoRoot, 'dist', service, 'main.js')]];
+  const entry = args.at(-1)!;
   if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const log = fs.openSync(logFile, 'a');
-  const child: ChildProcess = spawn(command, [entry], {
+  const child: ChildProcess = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, ...env, [portVariable]: String(port), LISTEN_HOST: '127.0.0.1' },
     stdio: ['ignore', log, log],

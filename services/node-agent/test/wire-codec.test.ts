@@ -14,7 +14,10 @@ const sample: fc.Arbitrary<ContainerSample> = fc.record({
   cpuUsec: counter,
   memoryUsageBytes: memory,
   memoryInactiveFileBytes: memory,
-  memoryLimitBytes: fc.option(memory.filter((v) => v > 0), { nil: null }),
+  memoryLimitBytes: fc.option(
+    memory.filter((v) => v > 0),
+    { nil: null },
+  ),
   cpuLimitMillis: fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: null }),
   pids: fc.nat({ max: 1 << 22 }),
   interfaces: fc.array(
@@ -41,9 +44,12 @@ const batch: fc.Arbitrary<SampleBatch> = fc.record({
 
 describe('the sample batch wire format', () => {
   it('decodes exactly what was encoded', () => {
-    fc.assert(fc.property(batch, (b) => expect(decodeSampleBatch(encodeSampleBatch(b))).toEqual(b)), {
-      numRuns: 300,
-    });
+    fc.assert(
+      fc.property(batch, (b) => expect(decodeSampleBatch(encodeSampleBatch(b))).toEqual(b)),
+      {
+        numRuns: 300,
+      },
+    );
   });
 
   it('refuses any other bytes with a WireFormatError, never another error', () => {

@@ -11,5 +11,5 @@ export function startProvisioningProcess(
   logFile: string,
   readyWithinMs = 90_000,
 ): Promise<ProvisioningProcess> {
-  return startServiceProcess('provisioning', env, logFile, readyWithinMs);
+  return startServiceProcess('provisioning', env, logFile, { readyWithinMs });
 }

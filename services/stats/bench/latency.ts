@@ -10,6 +10,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { loadOrCreateLocalKey, migrateDatabase, signLocalToken } from '@testbed/kit';
 import { freshPostgresDatabase, randomSuffix, rigEnv } from '../../../test/support/rig';
+import { AGENT_NODE_FLAGS } from '@testbed/node-agent/src/node-flags';
 import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
 import { openLive } from '../test/live-client';
 
@@ -74,9 +75,7 @@ export async function benchLatency(
           LOG_LEVEL: 'warn',
         },
         path.join(dataDir, 'agent.log'),
-        90_000,
-        'NODE_AGENT_PORT',
-        'compiled',
+        { portVariable: 'NODE_AGENT_PORT', runner: 'compiled', nodeFlags: AGENT_NODE_FLAGS },
       ),
     );
     const token = await signLocalToken(await loadOrCreateLocalKey(dataDir), {

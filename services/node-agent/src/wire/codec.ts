@@ -54,7 +54,7 @@ export function encodeSampleBatch(batch: SampleBatch): Buffer {
   w.varint(batch.samples.length);
   for (const s of batch.samples) {
     if (!SHORT_ID.test(s.ref)) throw new WireFormatError(`container ref '${s.ref}' is not 12 hex digits`);
-    w.bytes(Buffer.from(s.ref, 'hex'));
+    w.hex(s.ref);
     w.varint(s.offsetMs);
     w.varint(s.generation);
     w.varint(s.cpuUsec);

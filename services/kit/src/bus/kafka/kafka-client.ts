@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../../log/logger';
+import { fixKafkaJsIdleSpin } from './kafka-idle-fix';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -36,6 +37,7 @@ function pinoLogCreator(logger: Logger) {
 
 export function createKafkaClient(opts: KafkaClientOptions): Kafka {
   if (opts.brokers.length === 0) throw new TypeError('Kafka needs at least one broker address');
+  fixKafkaJsIdleSpin();
   return new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
