@@ -35,13 +35,36 @@ export function kafkaPublisherOf(kafka: Kafka, namespace?: string): KafkaPublish
     allowAutoTopicCreation: true,
   });
   let connected = false;
+  let closing = false;
+  let retry: NodeJS.Timeout | undefined;
+  const reconnect = (delayMs: number) => {
+    if (closing || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (closing || connected) return;
+      producer.connect().catch(() => reconnect(Math.min(delayMs * 2, 10_000)));
+    }, delayMs);
+    retry.unref();
+  };
   producer.on(producer.events.CONNECT, () => (connected = true));
-  producer.on(producer.events.DISCONNECT, () => (connected = false));
+  // A broker restart disconnects an idle producer, which KafkaJS reconnects only at its next send:
+  // readiness would say "not connected" until then. Connect again at once, with backoff.
+  producer.on(producer.events.DISCONNECT, () => {
+    connected = false;
+    reconnect(500);
+  });
 
   return {
     system: 'kafka',
-    connect: () => producer.connect(),
-    disconnect: () => producer.disconnect(),
+    connect: () => {
+      closing = false;
+      return producer.connect();
+    },
+    disconnect: () => {
+      closing = true;
+      if (retry) clearTimeout(retry);
+      return producer.disconnect();
+    },
     isConnected: () => connected,
     async send(topic, messages) {
       await producer.send({
