@@ -113,7 +113,6 @@ test('after a broker outage samples flow again; the dropped batches are counted,
   expect(await metric('node_agent_batches_dropped_total')).toBe(0);
 
   await kafka.stop();
-  const down = Date.now();
   // Long enough for the buffer of 10 batches (5 s) to overflow several times over.
   await sleep(15_000);
   const dropped = await metric('node_agent_batches_dropped_total');
