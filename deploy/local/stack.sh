@@ -66,6 +66,7 @@ cmd_up() {
   take_lock
   mkdir -p "$CACHE_DIR"
   install_prereqs
+  bash "$LIB_DIR/chromium.sh" # Debian's Chromium for the browser tests (test/browser)
   nodes_install
   pg_up
   kafka_up

@@ -20,6 +20,8 @@ const chart = path.join(repoRoot, 'charts', 'testbed');
 const release = 'tb';
 /** The services the chart deploys by default, each services/<name>/src/main.ts in its own image. */
 const services = ['ipam', 'provisioning', 'quota', 'stats'] as const;
+/** Every Deployment of the defaults: the API services and the portal (the web UI, no /v1 routes). */
+const deployed = [...services, 'portal'].sort();
 const objectName = (service: string): string => `${release}-testbed-${service}`;
 
 /** Each kind the chart may render, by apiVersion and kind. A new kind must be added here. */
@@ -29,6 +31,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Service': core.Service,
   'v1/ServiceAccount': core.ServiceAccount,
   'apps/v1/Deployment': apps.Deployment,
+  'apps/v1/DaemonSet': apps.DaemonSet,
   'batch/v1/Job': batch.Job,
   'networking.k8s.io/v1/Ingress': networking.Ingress,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
@@ -196,12 +199,12 @@ describe('charts/testbed', () => {
   test('the defaults deploy every service: a Deployment, a Service and a ConfigMap each', () => {
     validateAll(defaults);
     const names = (kind: string) => find(defaults, kind).map((o) => o.metadata.name);
-    const expected = services.map(objectName);
+    const expected = deployed.map(objectName);
     expect(names('Deployment')).toEqual(expected);
     expect(names('Service')).toEqual(expected);
     expect(names('ConfigMap').sort()).toEqual([`${release}-testbed-config`, ...expected].sort());
     // Each Service selects its own service's pods and no other's.
-    for (const name of services) {
+    for (const name of deployed) {
       const selector = one<core.IService>(defaults, 'Service', objectName(name)).spec!.selector!;
       const selected = find<Deployment>(defaults, 'Deployment').filter((d) =>
         Object.entries(selector).every(([k, v]) => d.spec!.template.metadata!.labels![k] === v),
@@ -246,7 +249,7 @@ describe('charts/testbed', () => {
       ...find<Deployment>(defaults, 'Deployment').map((d) => d.spec!.template.spec!),
       ...find<batch.IJob>(defaults, 'Job').map((j) => j.spec!.template.spec!),
     ];
-    expect(pods).toHaveLength(services.length + 1);
+    expect(pods).toHaveLength(deployed.length + 1);
     for (const pod of pods) {
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
       for (const c of pod.containers as Container[]) {
@@ -333,7 +336,7 @@ describe('charts/testbed', () => {
     const external = render('database.existingSecret=testbed-db', 'database.existingSecretKey=url');
     expect(find(external, 'Secret')).toEqual([]);
     const deployments = find<Deployment>(external, 'Deployment');
-    expect(deployments).toHaveLength(services.length);
+    expect(deployments).toHaveLength(deployed.length);
     for (const deployment of deployments) {
       const externalRef = deployment.spec!.template.spec!.containers[0]!.env?.find(
         (e) => e.name === 'DATABASE_URL',
@@ -489,6 +492,99 @@ describe('charts/testbed', () => {
     expect(backendOf(paths, '/v1/nodes/node1/availability')).toBe(objectName('quota'));
   });
 
+  test('the portal: its own Deployment serving the web UI at `/` of the Ingress, signing in at the identity provider', async () => {
+    const objects = render(
+      'ingress.enabled=true',
+      'config.AUTH_JWKS_URL=https://login.example.org/jwks',
+      'config.AUTH_ISSUER=https://login.example.org',
+    );
+    validateAll(objects);
+    const deployment = one<Deployment>(objects, 'Deployment', objectName('portal'));
+    const container = deployment.spec!.template.spec!.containers[0]!;
+    expect(container.image).toBe('testbed/portal:0.1.0');
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    // Its image runs the portal's server on the pages its build stage made.
+    const dockerfile = fs.readFileSync(path.join(repoRoot, 'services', 'portal', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('CMD ["node_modules/.bin/tsx", "services/portal/src/main.ts"]');
+    expect(dockerfile).toMatch(/RUN npm run build:portal/);
+    expect(dockerfile).toMatch(/COPY --from=build \/app\/services\/portal\/dist\/ services\/portal\/dist\//);
+
+    // Its variables, each in services/portal/README.md's table; unset ones left out.
+    const own = one<core.IConfigMap>(objects, 'ConfigMap', objectName('portal')).data!;
+    expect(own).toEqual({
+      PORT: '8080',
+      PORTAL_OIDC_CLIENT_ID: 'testbed-portal',
+      PORTAL_OIDC_SCOPE: 'openid profile',
+    });
+    const readme = fs.readFileSync(path.join(repoRoot, 'services', 'portal', 'README.md'), 'utf8');
+    for (const name of Object.keys(own).filter((n) => n !== 'PORT'))
+      expect(readme).toContain(`| \`${name}\``);
+    // What the pod's environment would be is a valid configuration of the portal's process, and
+    // it signs people in at the issuer the services trust.
+    const { standalonePortalSchema } = await import('../../services/portal/src/server/standalone');
+    const { standalonePortalConfig } = await import('../../services/portal/src/server/portal-config');
+    const shared = one<core.IConfigMap>(objects, 'ConfigMap', `${release}-testbed-config`).data!;
+    const env = Object.fromEntries(
+      (container.env ?? []).filter((e) => e.value).map((e) => [e.name, e.value!]),
+    );
+    const config = standalonePortalSchema.parse({ ...shared, ...own, ...env });
+    expect(standalonePortalConfig(config)).toEqual({
+      apiBase: '',
+      signIn: {
+        method: 'oidc',
+        issuer: 'https://login.example.org',
+        clientId: 'testbed-portal',
+        scope: 'openid profile',
+      },
+    });
+
+    // `/` is the portal's; every API path still reaches its service (the longest path wins).
+    const paths = one<networking.IIngress>(objects, 'Ingress').spec!.rules![0]!.http!.paths;
+    expect(paths.map((p) => [p.path, p.pathType, p.backend.service?.name])).toContainEqual([
+      '/',
+      'Prefix',
+      objectName('portal'),
+    ]);
+    for (const p of [
+      '/',
+      '/monitor',
+      '/containers/abc',
+      '/auth/callback',
+      '/portal-config.json',
+      '/assets/index-1.js',
+    ])
+      expect([p, backendOf(paths, p)]).toEqual([p, objectName('portal')]);
+    expect(backendOf(paths, '/v1/containers/abc')).toBe(objectName('provisioning'));
+    expect(backendOf(paths, '/v1/stats/live')).toBe(objectName('stats'));
+    const without = render('ingress.enabled=true', 'services.portal.enabled=false');
+    expect(find(without, 'Deployment', objectName('portal'))).toEqual([]);
+    expect(
+      one<networking.IIngress>(without, 'Ingress').spec!.rules![0]!.http!.paths.map((p) => p.path),
+    ).not.toContain('/');
+
+    // Its URLs are checked by values.schema.json.
+    expect(refused('services.portal.env.PORTAL_OIDC_ISSUER=login.example.org')).toMatch(/PORTAL_OIDC_ISSUER/);
+    expect(refused('services.portal.env.PORTAL_OIDC_RESOURCE=testbed')).toMatch(/PORTAL_OIDC_RESOURCE/);
+
+    // skaffold builds its image (on the workspace image) and deploys exactly that one.
+    const skaffold = parseAllDocuments(
+      fs.readFileSync(path.join(repoRoot, 'skaffold.yaml'), 'utf8'),
+    )[0]!.toJS() as {
+      build: { artifacts: { image: string; docker: { dockerfile: string }; requires?: unknown[] }[] };
+      deploy: { helm: { releases: { setValueTemplates: Record<string, string> }[] } };
+    };
+    expect(skaffold.build.artifacts.find((a) => a.image === 'testbed/portal')).toMatchObject({
+      docker: { dockerfile: 'services/portal/Dockerfile' },
+      requires: [{ image: 'testbed/kit', alias: 'BASE' }],
+    });
+    expect(skaffold.deploy.helm.releases[0]!.setValueTemplates).toMatchObject({
+      'services.portal.image.repository': '{{.IMAGE_REPO_testbed_portal}}',
+      'services.portal.image.tag': '{{.IMAGE_TAG_testbed_portal}}',
+      'services.portal.image.digest': '{{.IMAGE_DIGEST_testbed_portal}}',
+    });
+  });
+
   test('tlsSecrets mounts each named Secret read-only where provisioning reads a node’s tls.secretRef', async () => {
     const podOf = (objects: Manifest[], name: string) =>
       one<Deployment>(objects, 'Deployment', objectName(name)).spec!.template.spec!;
@@ -621,5 +717,83 @@ describe('charts/testbed', () => {
         expect.objectContaining({ resourceName: `testbed-${name}`, port: 8080 }),
       );
     }
+  });
+  test('nodeAgent.enabled adds one DaemonSet: host PID, the node’s cgroups, /proc and Docker socket read-only, its node name, /metrics', async () => {
+    expect(find(defaults, 'DaemonSet')).toEqual([]);
+    expect(refused('nodeAgent.enabled=true')).toMatch(/nodeAgent\.dockerSocketGid: set the group id/);
+    // The chart sets these from its own values; in env they could disagree with the mounts.
+    expect(
+      refused(
+        'nodeAgent.enabled=true',
+        'nodeAgent.dockerSocketGid=998',
+        'nodeAgent.env.NODE_AGENT_PROC_ROOT=/proc',
+      ),
+    ).toMatch(/invalid propertyName 'NODE_AGENT_PROC_ROOT'/);
+    const sets = [
+      'nodeAgent.enabled=true',
+      'nodeAgent.dockerSocketGid=998',
+      'nodeAgent.env.NODE_AGENT_INTERVAL_MS=5000',
+    ];
+    helm(['lint', '--strict', chart, ...sets.flatMap((v) => ['--set', v])]);
+    const objects = render(...sets);
+    validateAll(objects);
+    const ds = one<apps.IDaemonSet>(objects, 'DaemonSet', objectName('node-agent'));
+    const pod = ds.spec!.template.spec!;
+    expect(pod.hostPID).toBe(true);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      supplementalGroups: [998],
+    });
+    expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+    const c = pod.containers[0]!;
+    expect(c.image).toBe('testbed/node-agent:0.1.0');
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(ds.spec!.template.metadata!.annotations).toMatchObject({
+      'prometheus.io/port': '9464',
+      'prometheus.io/path': '/metrics',
+    });
+
+    // Each host path mounted read-only where the agent's variables point.
+    const hostPaths = Object.fromEntries((pod.volumes ?? []).map((v) => [v.name, v.hostPath]));
+    expect(hostPaths).toEqual({
+      cgroup: { path: '/sys/fs/cgroup', type: 'Directory' },
+      proc: { path: '/proc', type: 'Directory' },
+      'docker-socket': { path: '/var/run/docker.sock', type: 'Socket' },
+    });
+    const mounts = Object.fromEntries((c.volumeMounts ?? []).map((m) => [m.name, m]));
+    for (const m of Object.values(mounts)) expect(m.readOnly).toBe(true);
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
+    expect(env.NODE_AGENT_NODE?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
+    expect(env.NODE_AGENT_CGROUP_ROOT?.value).toBe(mounts.cgroup!.mountPath);
+    expect(env.NODE_AGENT_PROC_ROOT?.value).toBe(mounts.proc!.mountPath);
+    expect(env.DOCKER_HOST?.value).toBe(`unix://${mounts['docker-socket']!.mountPath}`);
+    expect(c.envFrom?.map((e) => e.configMapRef?.name)).toEqual([`${release}-testbed-config`]);
+
+    // What the pod's environment would be is a valid agent configuration, every name in its README.
+    const { loadNodeAgentConfig } = await import('../../services/node-agent/src/config');
+    const shared = one<core.IConfigMap>(objects, 'ConfigMap', `${release}-testbed-config`).data!;
+    const podEnv = Object.fromEntries(
+      Object.entries(env).map(([name, e]) => [
+        name,
+        e.value ?? (name === 'NODE_AGENT_NODE' ? 'node7' : undefined),
+      ]),
+    );
+    expect(loadNodeAgentConfig({ ...shared, ...podEnv })).toMatchObject({
+      NODE_AGENT_NODE: 'node7',
+      NODE_AGENT_INTERVAL_MS: 5000,
+      NODE_AGENT_PORT: 9464,
+      KAFKA_BROKERS: ['kafka:9092'],
+    });
+    const readme = fs.readFileSync(path.join(repoRoot, 'services', 'node-agent', 'README.md'), 'utf8');
+    for (const name of Object.keys(env)) expect(readme).toContain(`| \`${name}\``);
   });
 });

@@ -4,6 +4,8 @@ import { baseConfigShape, boolFlag, databaseUrl, port } from '@testbed/kit';
 import { ipamConfigShape } from '@testbed/ipam';
 import { embeddedQuotaConfigShape } from '@testbed/quota';
 import { provisioningConfigShape } from '@testbed/provisioning';
+import { statsConfigShape } from '@testbed/stats';
+import { portalConfigShape } from '@testbed/portal';
 
 /** The embedded default's configuration: everything has a default, so `npm start` needs none. */
 export const embeddedConfigSchema = z
@@ -17,8 +19,15 @@ export const embeddedConfigSchema = z
     ...ipamConfigShape.shape,
     ...embeddedQuotaConfigShape.shape,
     ...provisioningConfigShape.shape,
+    ...statsConfigShape.shape,
+    ...portalConfigShape.shape,
     /** The local Docker daemon is the node `local` when it answers. */
     PROVISIONING_LOCAL_NODE: boolFlag.default(true),
+    /** An agent in this process samples node `local`'s containers for the stats service. */
+    STATS_LOCAL_AGENT: boolFlag.default(true),
+    NODE_AGENT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(3000),
+    NODE_AGENT_CGROUP_ROOT: z.string().min(1).default('/sys/fs/cgroup'),
+    NODE_AGENT_PROC_ROOT: z.string().min(1).default('/proc'),
   })
   .transform((c) => ({
     ...c,

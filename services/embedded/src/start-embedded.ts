@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { embeddedPortalConfig, portalRouter } from '@testbed/portal';
 import {
+  ROLES,
   authenticatorFor,
   createInProcessBus,
   createLogger,
@@ -8,6 +10,7 @@ import {
   openDatabase,
   runHost,
   systemClock,
+  type Bus,
   type Logger,
   type RunningHost,
   type ServiceModule,
@@ -18,6 +21,8 @@ import { embeddedModules } from './modules';
 export interface EmbeddedPlatform {
   host: RunningHost;
   logger: Logger;
+  /** The in-process bus (its record streams take node agents' sample batches). */
+  bus: Bus;
 }
 
 /** Starts every service in this process; used by `npm start` and by tests of the embedded default. */
@@ -30,6 +35,7 @@ export async function startEmbedded(
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
+  let bus: Bus | undefined;
   const host = await runHost({
     name: 'testbed',
     port: config.PORT,
@@ -37,6 +43,10 @@ export async function startEmbedded(
     logger,
     metrics,
     authenticator: await authenticatorFor(config),
+    // The portal at `/`: its pages, assets and /portal-config.json, after the API's routes.
+    extraRouters: [
+      portalRouter({ distDir: config.PORTAL_DIST_DIR, config: embeddedPortalConfig(config, ROLES) }),
+    ],
     busRetention: {
       outboxHours: config.BUS_OUTBOX_RETENTION_HOURS,
       dedupHours: config.BUS_DEDUP_RETENTION_HOURS,
@@ -49,7 +59,7 @@ export async function startEmbedded(
       });
       const { applied } = await migrateDatabase({ database: db });
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
-      const bus = createInProcessBus({ db, logger, metrics });
+      bus = createInProcessBus({ db, logger, metrics });
       const modules: ServiceModule[] = embeddedModules({
         logger,
         db,
@@ -63,5 +73,5 @@ export async function startEmbedded(
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
     onStopped: opts.onStopped,
   });
-  return { host, logger };
+  return { host, logger, bus: bus! };
 }

@@ -4,6 +4,7 @@ import {
   decodeCursor,
   defineRoute,
   ForbiddenError,
+  InvalidError,
   pageOf,
   actsForOthers,
   type RouteSpec,
@@ -18,10 +19,13 @@ import {
   poolDefinitionBody,
   poolParams,
   poolsQuery,
+  suggestAnswer,
+  suggestQuery,
 } from './schemas';
 import { allocate } from '../use-cases/allocate';
 import { bindAddress, releaseAddress } from '../use-cases/release';
 import { createPool, getPool, listPoolViews } from '../use-cases/pools';
+import { suggestAddresses } from '../use-cases/suggest';
 import { listAllocations, type Allocation } from '../store/allocation-store';
 import { parseIpv4 } from '@testbed/kit';
 import type { IpamContext } from '../use-cases/context';
@@ -88,6 +92,31 @@ export function ipamRoutes(ctx: IpamContext): RouteSpec[] {
       params: poolParams,
       responses: { 200: { description: 'the pool', schema: poolAnswer } },
       handler: async ({ params }) => ({ status: 200, body: await getPool(ctx, params.pool) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/pools/:pool/next-free',
+      summary: 'The next free address (or block of count from start) an allocation would get now, not held',
+      tags,
+      params: poolParams,
+      query: suggestQuery,
+      responses: {
+        200: { description: 'the suggested addresses', schema: suggestAnswer },
+        409: { description: 'no such free address or block, with the first address in the way' },
+      },
+      handler: async ({ params, query }) => {
+        try {
+          const items = await suggestAddresses(ctx, { pool: params.pool, ...query });
+          return { status: 200, body: { pool: params.pool, items } };
+        } catch (err) {
+          // The planner names the fields of an allocation's body; here they are the query's.
+          if (err instanceof InvalidError)
+            throw new InvalidError(
+              err.errors.map((e) => ({ ...e, path: e.path.replace(/^body\./, 'query.') })),
+            );
+          throw err;
+        }
+      },
     }),
     defineRoute({
       method: 'get',

@@ -72,5 +72,14 @@ export const allocationsQuery = z.object({
 });
 export const poolsQuery = z.object({ ...pageQuery });
 
+export const suggestQuery = z.object({
+  count: z.coerce.number().int().min(1, 'at least 1').max(65536).default(1),
+  start: ipv4.optional().describe('first address of the block in mind; default the lowest free run'),
+});
+export const suggestAnswer = z.object({
+  pool: z.string(),
+  items: z.array(z.string()).describe('the addresses an allocation would get now, ascending; not held'),
+});
+
 export type PoolDefinitionBody = z.infer<typeof poolDefinitionBody>;
 export type AllocateBody = z.infer<typeof allocateBody>;

@@ -36,7 +36,7 @@ function requestOf(input: AllocateInput): AllocationRequest {
  * The commonest request, one next free address, becomes a request for the address the database
  * finds first; the planner then checks it like any other.
  */
-async function narrowed(tx: Tx, pool: Pool, request: AllocationRequest): Promise<AllocationRequest> {
+export async function narrowed(tx: Tx, pool: Pool, request: AllocationRequest): Promise<AllocationRequest> {
   if (request.kind !== 'next' || request.count !== 1) return request;
   const ip = await firstFreeAddress(tx, pool.segment, pool.rangeStart, pool.rangeEnd, [
     ...reservedAddresses(pool),
@@ -46,7 +46,7 @@ async function narrowed(tx: Tx, pool: Pool, request: AllocationRequest): Promise
 }
 
 /** Only the addresses the plan can touch are read: one, a block, or the range for a run of N. */
-function takenFor(tx: Tx, pool: Pool, request: AllocationRequest): Promise<Set<Ipv4>> {
+export function takenFor(tx: Tx, pool: Pool, request: AllocationRequest): Promise<Set<Ipv4>> {
   switch (request.kind) {
     case 'address':
       return takenAddresses(tx, pool.segment, request.ip, request.ip);

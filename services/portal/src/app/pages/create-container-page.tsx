@@ -1,0 +1,257 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import {
+  createContainer,
+  listNodes,
+  nodeImages,
+  suggestAddresses,
+  type CreateContainerBody,
+} from '../api/endpoints';
+import { problemOf, type ApiProblem } from '../api/client';
+import type { NodeInfo, Operation } from '../api/types';
+import { navigate, type Route } from '../router';
+import { Link, Loading, StateBadge } from '../ui/bits';
+import { ChoiceGroup, SelectField, TextAreaField, TextField } from '../ui/fields';
+import { useLoad } from '../ui/hooks';
+import { followOperation, operationError } from '../ui/operation-wait';
+import { ProblemBox, fieldError } from '../ui/problem-box';
+
+const MiB = 1024 * 1024;
+const FIELDS = [
+  'node',
+  'name',
+  'image',
+  'ip',
+  'cpuMillis',
+  'memoryBytes',
+  'sshPublicKeys',
+  'secondary',
+  'command',
+];
+
+/** Create one container: any node, image, limits and ssh keys; the next free address suggested by ipam. */
+export function CreateContainerPage({ route }: { route: Route }) {
+  const nodes = useLoad(listNodes, []);
+  const [node, setNode] = useState(route.query.get('node') ?? '');
+  const [name, setName] = useState('');
+  const [image, setImage] = useState('testbed/debian-ssh');
+  const [ip, setIp] = useState('');
+  const [suggested, setSuggested] = useState<string | null>(null);
+  const [suggestProblem, setSuggestProblem] = useState<ApiProblem | null>(null);
+  const [cpu, setCpu] = useState('');
+  const [memory, setMemory] = useState('');
+  const [keys, setKeys] = useState('');
+  const [command, setCommand] = useState('');
+  const [secondary, setSecondary] = useState(false);
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [op, setOp] = useState<Operation | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const nodeInfo: NodeInfo | undefined = useMemo(
+    () => nodes.data?.find((n) => n.name === node),
+    [nodes.data, node],
+  );
+  useEffect(() => {
+    if (!node && nodes.data?.length)
+      setNode((nodes.data.find((n) => n.health.state === 'up') ?? nodes.data[0]!).name);
+  }, [nodes.data]);
+  const images = useLoad(async () => (node ? nodeImages(node) : []), [node]);
+
+  const suggest = async () => {
+    if (!nodeInfo) return;
+    setSuggestProblem(null);
+    try {
+      const [next] = await suggestAddresses(nodeInfo.experimentPool, 1);
+      setSuggested(next ?? null);
+      if (next) setIp(next);
+    } catch (err) {
+      setSuggested(null);
+      setSuggestProblem(problemOf(err));
+    }
+  };
+  useEffect(() => {
+    void suggest();
+  }, [nodeInfo?.experimentPool]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setProblem(null);
+    setBusy(true);
+    const body: CreateContainerBody = {
+      node,
+      name: name.trim(),
+      image: image.trim(),
+      ...(ip.trim() ? { ip: ip.trim() } : {}),
+      ...(cpu.trim() ? { cpuMillis: Number(cpu) } : {}),
+      ...(memory.trim() ? { memoryBytes: Math.round(Number(memory) * MiB) } : {}),
+      sshPublicKeys: keys
+        .split('\n')
+        .map((k) => k.trim())
+        .filter(Boolean),
+      ...(secondary ? { secondary: { pool: nodeInfo?.secondaryPool ?? 'secondary' } } : {}),
+      ...(command.trim() ? { command: ['sh', '-c', command.trim()] } : {}),
+    };
+    try {
+      const answer = await createContainer(body);
+      const done = await followOperation(answer.body, setOp);
+      const item = done.items[0];
+      if ((done.state === 'succeeded' || done.state === 'partially_succeeded') && item?.containerId) {
+        navigate(`/containers/${item.containerId}?created=1`);
+        return;
+      }
+      if (done.state === 'failed' || done.state === 'cancelled') void suggest();
+    } catch (err) {
+      setProblem(problemOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section>
+      <h1 tabIndex={-1}>New container</h1>
+      <p class="lead">
+        One container on the node of your choice, with a routable address you can ssh into. For many at once,
+        use a <Link href="/batches">batch</Link>.
+      </p>
+      {nodes.loading && !nodes.data ? <Loading what="the nodes" /> : null}
+      <ProblemBox problem={nodes.problem} />
+      <form class="form" onSubmit={submit} noValidate>
+        <SelectField
+          id="create-node"
+          label="Node"
+          value={node}
+          onValue={setNode}
+          options={(nodes.data ?? []).map((n) => ({
+            value: n.name,
+            label: `${n.name} (${n.health.state}${n.schedulable ? '' : ', not schedulable'})`,
+          }))}
+          error={fieldError(problem, 'node')}
+        />
+        <TextField
+          id="create-name"
+          label="Name"
+          value={name}
+          onValue={setName}
+          required
+          autoComplete="off"
+          hint="Lower-case letters, digits, “.”, “_” and “-”."
+          error={fieldError(problem, 'name')}
+        />
+        <TextField
+          id="create-image"
+          label="Image"
+          value={image}
+          onValue={setImage}
+          list="create-images"
+          required
+          hint={
+            images.data?.length
+              ? `${images.data.length} images on ${node}; any name works if the node has it.`
+              : undefined
+          }
+          error={fieldError(problem, 'image')}
+        />
+        <datalist id="create-images">
+          {(images.data ?? [])
+            .flatMap((i) => i.tags)
+            .map((t) => (
+              <option key={t} value={t} />
+            ))}
+        </datalist>
+        <div class="field-row">
+          <TextField
+            id="create-ip"
+            label="Address"
+            value={ip}
+            onValue={setIp}
+            inputMode="decimal"
+            hint={
+              suggested ? (
+                <>
+                  <span data-testid="suggested-ip">{suggested}</span> is the next free address of pool{' '}
+                  {nodeInfo?.experimentPool} (ipam’s suggestion; it is taken when the container is created).
+                  Empty: ipam picks.
+                </>
+              ) : (
+                'Empty: ipam picks the next free address when the container is created.'
+              )
+            }
+            error={fieldError(problem, 'ip')}
+          />
+          <button type="button" class="small align-end" onClick={() => void suggest()}>
+            Suggest again
+          </button>
+        </div>
+        <ProblemBox problem={suggestProblem} />
+        <div class="field-row">
+          <TextField
+            id="create-cpu"
+            label="CPU (millicores)"
+            type="number"
+            min={10}
+            step={10}
+            value={cpu}
+            onValue={setCpu}
+            placeholder="100"
+            hint="1000 = one core. Empty: the platform’s default."
+            error={fieldError(problem, 'cpuMillis')}
+          />
+          <TextField
+            id="create-memory"
+            label="Memory (MiB)"
+            type="number"
+            min={6}
+            value={memory}
+            onValue={setMemory}
+            placeholder="64"
+            hint="Empty: the platform’s default."
+            error={fieldError(problem, 'memoryBytes')}
+          />
+        </div>
+        <TextAreaField
+          id="create-keys"
+          label="SSH public keys"
+          value={keys}
+          onValue={setKeys}
+          rows={3}
+          placeholder="ssh-ed25519 AAAA… you@laptop"
+          hint="One per line; put into /root/.ssh/authorized_keys."
+          error={fieldError(problem, 'sshPublicKeys')}
+        />
+        <TextField
+          id="create-command"
+          label="Command"
+          value={command}
+          onValue={setCommand}
+          autoComplete="off"
+          placeholder="e.g. ssh-keygen -A && /usr/sbin/sshd -D -e"
+          hint="Run with sh -c. Empty: a shell that waits, so the container stays up for ssh."
+          error={fieldError(problem, 'command')}
+        />
+        <ChoiceGroup
+          name="create-secondary"
+          legend="Second interface"
+          type="checkbox"
+          options={[{ value: 'yes', label: 'Attach eth1 from the secondary pool once it runs' }]}
+          selected={secondary ? ['yes'] : []}
+          onToggle={(_v, on) => setSecondary(on)}
+          error={fieldError(problem, 'secondary')}
+        />
+        <ProblemBox problem={problem} shownFields={FIELDS} />
+        {op ? (
+          <div class="op-status" role="status">
+            Operation <code>{op.id.slice(0, 8)}</code>: <StateBadge state={op.state} />
+            {op.state === 'failed' || op.state === 'cancelled' ? (
+              <p class="problem-detail">{operationError(op)}</p>
+            ) : null}
+          </div>
+        ) : null}
+        <div class="actions">
+          <button type="submit" class="primary" disabled={busy || !node}>
+            {busy ? 'Creating…' : 'Create container'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
