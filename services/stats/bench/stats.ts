@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `  agent: ${agent.cpuMsPerInterval.toFixed(1)} ms CPU per interval = ${(agent.coreShare * 100).toFixed(2)} % of one core ` +
-      `(limit 1 %), RSS at most ${(agent.rssMaxBytes / 1e6).toFixed(1)} MB (limit 64 MB) ` +
+      `(limit 1 %), RSS at most ${(agent.rssMaxBytes / 2 ** 20).toFixed(1)} MiB (limit 64 MiB) ` +
       verdict(agent.coreShare <= 0.01 && agent.rssMaxBytes <= 64 * 1024 * 1024),
   );
 
