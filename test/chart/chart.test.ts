@@ -504,11 +504,12 @@ describe('charts/testbed', () => {
     expect(container.image).toBe('testbed/portal:0.1.0');
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    // Its image runs the portal's server on the pages its build stage made.
+    // Its image runs the portal's server bundle on the pages the workspace image's build stage made.
     const dockerfile = fs.readFileSync(path.join(repoRoot, 'services', 'portal', 'Dockerfile'), 'utf8');
-    expect(dockerfile).toContain('CMD ["node_modules/.bin/tsx", "services/portal/src/main.ts"]');
-    expect(dockerfile).toMatch(/RUN npm run build:portal/);
-    expect(dockerfile).toMatch(/COPY --from=build \/app\/services\/portal\/dist\/ services\/portal\/dist\//);
+    expect(dockerfile).toContain('CMD ["node", "dist/portal/main.js"]');
+    const workspace = fs.readFileSync(path.join(repoRoot, 'services', 'kit', 'Dockerfile'), 'utf8');
+    expect(workspace).toMatch(/RUN npm run build && npm run build:portal/);
+    expect(workspace).toMatch(/COPY --from=build \/app\/services\/portal\/dist\/ services\/portal\/dist\//);
 
     // Its variables, each in services/portal/README.md's table; unset ones left out.
     const own = one<core.IConfigMap>(objects, 'ConfigMap', objectName('portal')).data!;
@@ -695,10 +696,13 @@ describe('charts/testbed', () => {
         docker: { dockerfile },
         requires: [{ image: 'testbed/kit', alias: 'BASE' }],
       });
-      // Its Dockerfile is the workspace image running the service's entry, which dev.watch watches.
+      // Its Dockerfile is the workspace image running the service's production bundle on plain
+      // node; dev.watch runs the entry itself with tsx.
       const entry = `services/${name}/src/main.ts`;
       expect(fs.existsSync(path.join(repoRoot, entry))).toBe(true);
-      expect(fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8')).toContain(`"${entry}"`);
+      expect(fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8')).toContain(
+        `CMD ["node", "dist/${name}/main.js"]`,
+      );
       const devCommand = devCommands.find((d) => d.metadata!.name === objectName(name))!.spec!.template.spec!
         .containers[0]!.command;
       expect(devCommand?.at(-1)).toBe(entry);

@@ -9,3 +9,4 @@ export * from './db';
 export * from './bus';
 export * from './telemetry';
 export * from './net/ipv4';
+export { findUp } from './fs/find-up';

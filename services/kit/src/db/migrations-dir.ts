@@ -2,9 +2,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
 import type { SchemaFile } from './schema-engine';
+import { findUp } from '../fs/find-up';
 
-/** The repository's `prisma/` folder (schema files, migrations), found from this file's place. */
-export const repoRoot = path.resolve(__dirname, '../../../..');
+/** The repository (or image) root: the nearest folder above this file with `prisma/migrations`. */
+export const repoRoot =
+  findUp(__dirname, path.join('prisma', 'migrations')) ?? path.resolve(__dirname, '../../../..');
 export const defaultPrismaDir = path.join(repoRoot, 'prisma');
 export const defaultMigrationsDir = path.join(defaultPrismaDir, 'migrations');
 export const defaultSchemaDir = path.join(defaultPrismaDir, 'schema');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { Role } from '@testbed/kit';
+import { findUp, type Role } from '@testbed/kit';
 
 /** How the portal in the browser signs a person in; served as `/portal-config.json`. */
 export type SignIn =
@@ -60,7 +60,16 @@ export const portalConfigShape = z.object({
   PORTAL_DIST_DIR: z
     .string()
     .min(1)
-    .default(path.resolve(__dirname, '..', '..', 'dist')),
+    // Found from here: this file also runs bundled, from dist/portal/.
+    .default(
+      path.join(
+        findUp(__dirname, path.join('services', 'portal', 'dist')) ??
+          path.resolve(__dirname, '..', '..', '..', '..'),
+        'services',
+        'portal',
+        'dist',
+      ),
+    ),
 });
 
 export type PortalEnv = z.infer<typeof portalConfigShape>;
