@@ -12,10 +12,10 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createKafkaRecordProducer, createLogger, deleteKafkaTopics, migrateDatabase } from '@testbed/kit';
-import { encodeSampleBatch, STATS_SAMPLES_TOPIC } from '@testbed/node-agent';
+import { STATS_SAMPLES_TOPIC } from '@testbed/node-agent';
 import { freshPostgresDatabase, randomSuffix, rigEnv } from '../../../test/support/rig';
 import { startServiceProcess } from '../../../test/support/service-process';
-import { batchOf, dockerId, sampleOf } from '../test/batches';
+import { fleetOf, fleetRecords } from '../test/batches';
 
 export interface IngestFigures {
   samples: number;
@@ -52,10 +52,7 @@ export async function benchIngest(
     await client.connect();
     await producer.connect();
     const base = Date.now() - intervals * 3000 - 60_000;
-    const fleet = Array.from({ length: nodes }, (_, n) => ({
-      name: `bench-node-${n}`,
-      refs: Array.from({ length: containers }, () => dockerId().ref),
-    }));
+    const fleet = fleetOf('bench-node', nodes, containers);
     process.stdout.write(
       `  putting ${total.toLocaleString()} samples (${nodes * intervals} batches) on Kafka… `,
     );
@@ -63,24 +60,10 @@ export async function benchIngest(
     for (let i = 0; i < intervals; i++) {
       await producer.send(
         STATS_SAMPLES_TOPIC,
-        fleet.map((n) => ({
-          key: n.name,
-          value: encodeSampleBatch(
-            batchOf(n.name, {
-              epoch: base,
-              seq: i + 1,
-              t: base + i * 3000,
-              samples: n.refs.map((ref, k) =>
-                sampleOf(ref, {
-                  cpuUsec: i * 1_500_000 + k,
-                  offsetMs: k % 7,
-                  interfaces: [
-                    { name: 'eth0', rxBytes: i * 1500 + k, rxPackets: i, txBytes: i * 900, txPackets: i },
-                  ],
-                }),
-              ),
-            }),
-          ),
+        fleetRecords(fleet, base, i, (_ref, k) => ({
+          cpuUsec: i * 1_500_000 + k,
+          offsetMs: k % 7,
+          interfaces: [{ name: 'eth0', rxBytes: i * 1500 + k, rxPackets: i, txBytes: i * 900, txPackets: i }],
         })),
       );
     }

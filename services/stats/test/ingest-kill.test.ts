@@ -14,10 +14,10 @@ import {
   migrateDatabase,
   type KafkaRecordProducer,
 } from '@testbed/kit';
-import { encodeSampleBatch, STATS_SAMPLES_TOPIC } from '@testbed/node-agent';
+import { STATS_SAMPLES_TOPIC } from '@testbed/node-agent';
 import { freshPostgresDatabase, randomSuffix, rigEnv } from '../../../test/support/rig';
 import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
-import { batchOf, dockerId, sampleOf } from './batches';
+import { fleetOf, fleetRecords } from './batches';
 
 jest.setTimeout(300_000);
 
@@ -73,10 +73,7 @@ afterAll(async () => {
 
 test('killed twice mid-ingest, stats stores every published sample exactly once', async () => {
   stats = await start();
-  const nodes = Array.from({ length: NODES }, (_, n) => ({
-    name: `kill-node-${n}`,
-    refs: Array.from({ length: CONTAINERS }, () => dockerId().ref),
-  }));
+  const fleet = fleetOf('kill-node', NODES, CONTAINERS);
   const base = Date.now() - 20 * 60_000;
   const kills: { at: number; storedThen: number }[] = [];
 
@@ -85,19 +82,7 @@ test('killed twice mid-ingest, stats stores every published sample exactly once'
     for (let i = 0; i < INTERVALS; i++) {
       await producer.send(
         STATS_SAMPLES_TOPIC,
-        nodes.map((n) => ({
-          key: n.name,
-          value: encodeSampleBatch(
-            batchOf(n.name, {
-              epoch: base,
-              seq: i + 1,
-              t: base + i * 3000,
-              samples: n.refs.map((ref, k) =>
-                sampleOf(ref, { cpuUsec: i * 30_000 * (k % 7), offsetMs: k % 5 }),
-              ),
-            }),
-          ),
-        })),
+        fleetRecords(fleet, base, i, (_ref, k) => ({ cpuUsec: i * 30_000 * (k % 7), offsetMs: k % 5 })),
       );
       await new Promise((r) => setTimeout(r, 40));
     }
@@ -135,7 +120,7 @@ test('killed twice mid-ingest, stats stores every published sample exactly once'
        FROM stats.sample_raw r JOIN stats.series s ON s.key = r.series GROUP BY s.node, s.ref`,
   );
   expect(per.rows).toHaveLength(NODES * CONTAINERS);
-  const published = new Map(nodes.flatMap((n) => n.refs.map((ref, k) => [`${n.name}/${ref}`, k % 5])));
+  const published = new Map(fleet.nodes.flatMap((n) => n.refs.map((ref, k) => [`${n.name}/${ref}`, k % 5])));
   for (const row of per.rows as { node: string; ref: string; n: number; first: Date; last: Date }[]) {
     const offset = published.get(`${row.node}/${row.ref}`);
     expect(offset).toBeDefined();

@@ -1,5 +1,6 @@
 import { TIER_TABLE } from '../domain/partitions';
 import type { Tier } from '../domain/tiers';
+import { WEIGHTED_MEMORY, weightedAvg } from './rollup-sql';
 import type { SqlSession } from './sql';
 
 /** One bucket of one container's history (several series of one container add up in time). */
@@ -28,12 +29,10 @@ const FIGURES: Record<Tier, string> = {
 };
 
 function rollupFigures(): string {
-  const weighted = (f: string) =>
-    `sum(${f}_avg * n) / nullif(sum(CASE WHEN ${f}_avg IS NOT NULL THEN n END), 0)`;
-  return `${weighted('cpu')} AS cpu, max(cpu_max) AS cpu_max,
-          sum(mem_avg * n)::float8 / sum(n) AS mem, max(mem_max) AS mem_max,
+  return `${weightedAvg('cpu')} AS cpu, max(cpu_max) AS cpu_max,
+          ${WEIGHTED_MEMORY} AS mem, max(mem_max) AS mem_max,
           max(rx_bytes_last) AS rx_bytes, max(tx_bytes_last) AS tx_bytes,
-          ${weighted('rx_rate')} AS rx_rate, ${weighted('tx_rate')} AS tx_rate,
+          ${weightedAvg('rx_rate')} AS rx_rate, ${weightedAvg('tx_rate')} AS tx_rate,
           max(pids_max) AS pids, max(cpu_limit_millis) AS cpu_limit, max(mem_limit) AS mem_limit`;
 }
 
@@ -90,10 +89,8 @@ const PER_SERIES: Record<Tier, string> = {
 };
 
 function perSeriesRollup(): string {
-  const weighted = (f: string) =>
-    `sum(${f}_avg * n) / nullif(sum(CASE WHEN ${f}_avg IS NOT NULL THEN n END), 0)`;
-  return `${weighted('cpu')} AS cpu, sum(mem_avg * n)::float8 / sum(n) AS mem,
-          ${weighted('rx_rate')} AS rx_rate, ${weighted('tx_rate')} AS tx_rate`;
+  return `${weightedAvg('cpu')} AS cpu, ${WEIGHTED_MEMORY} AS mem,
+          ${weightedAvg('rx_rate')} AS rx_rate, ${weightedAvg('tx_rate')} AS tx_rate`;
 }
 
 export async function totalsBuckets(

@@ -1,3 +1,4 @@
+import { WEIGHTED_MEMORY, weightedAvg } from './rollup-sql';
 import type { SqlSession, SqlTx } from './sql';
 
 export type RollupTier = 'minute' | 'hour';
@@ -168,8 +169,6 @@ export async function rollUpMinutes(tx: SqlTx, fromMs: number, toMs: number): Pr
 
 /** Remakes the hour buckets of [fromMs, toMs) from the minute roll-ups. */
 export async function rollUpHours(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
-  const weighted = (f: string) =>
-    `sum(${f}_avg * n) / nullif(sum(CASE WHEN ${f}_avg IS NOT NULL THEN n END), 0)`;
   await tx.query(
     `WITH m AS (
        SELECT r.*, date_bin('1 hour', r.t, 'epoch') AS bucket FROM stats.rollup_minute r
@@ -178,10 +177,10 @@ export async function rollUpHours(tx: SqlTx, fromMs: number, toMs: number): Prom
        SELECT DISTINCT ON (series, bucket) * FROM m ORDER BY series, bucket, last_t DESC),
      aggs AS (
        SELECT series, bucket, sum(n)::int AS n,
-              min(cpu_min) AS cpu_min, ${weighted('cpu')} AS cpu_avg, max(cpu_max) AS cpu_max,
-              min(rx_rate_min) AS rx_min, ${weighted('rx_rate')} AS rx_avg, max(rx_rate_max) AS rx_max,
-              min(tx_rate_min) AS tx_min, ${weighted('tx_rate')} AS tx_avg, max(tx_rate_max) AS tx_max,
-              min(mem_min) AS mem_min, (sum(mem_avg * n) / sum(n))::int8 AS mem_avg, max(mem_max) AS mem_max,
+              min(cpu_min) AS cpu_min, ${weightedAvg('cpu')} AS cpu_avg, max(cpu_max) AS cpu_max,
+              min(rx_rate_min) AS rx_min, ${weightedAvg('rx_rate')} AS rx_avg, max(rx_rate_max) AS rx_max,
+              min(tx_rate_min) AS tx_min, ${weightedAvg('tx_rate')} AS tx_avg, max(tx_rate_max) AS tx_max,
+              min(mem_min) AS mem_min, (${WEIGHTED_MEMORY})::int8 AS mem_avg, max(mem_max) AS mem_max,
               max(pids_max) AS pids_max
          FROM m GROUP BY series, bucket)
      INSERT INTO stats.rollup_hour (${ROLLUP_COLUMNS.join(', ')})

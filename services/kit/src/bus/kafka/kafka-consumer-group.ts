@@ -3,6 +3,7 @@ import type { Logger } from '../../log/logger';
 import { deliverEvent, type DeliveryDeps } from '../deliver';
 import type { Subscription } from '../types';
 import { fromKafkaHeaders } from './kafka-headers';
+import { trackMembership } from './kafka-membership';
 import { physicalTopic } from './kafka-namespace';
 
 export interface KafkaConsumerGroupOptions {
@@ -58,41 +59,13 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: 1_000,
   });
-  let joined = false;
-  let crashed: Error | undefined;
-  let joinWaiter: ((err?: Error) => void) | undefined;
-
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
-    crashed = undefined;
-    joinWaiter?.();
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    joined = false;
-    const { error, restart } = e.payload;
-    log.error({ err: error, restart }, 'Kafka consumer crashed');
-    if (!restart) {
-      crashed = error;
-      joinWaiter?.(error);
-    }
-  });
+  const membership = trackMembership(consumer, log);
 
   return {
     async start() {
       await consumer.connect();
       await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: opts.fromBeginning ?? true });
-      const timeoutMs = opts.joinTimeoutMs ?? 30_000;
-      const joinedNow = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`consumer group ${opts.group} did not join within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        joinWaiter = (err) => {
-          clearTimeout(timer);
-          if (err) reject(err);
-          else resolve();
-        };
-      });
+      const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `consumer group ${opts.group}`);
       await consumer.run({
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
         eachMessage: async ({ topic: physicalName, partition, message, heartbeat }) => {
@@ -108,13 +81,12 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
           });
         },
       });
-      if (!joined) await joinedNow;
-      joinWaiter = undefined;
+      await joined;
     },
     async stop() {
       await consumer.disconnect();
-      joined = false;
+      membership.left();
     },
-    isHealthy: () => joined && !crashed,
+    isHealthy: () => membership.healthy(),
   };
 }

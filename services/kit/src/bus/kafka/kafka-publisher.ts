@@ -4,6 +4,7 @@ import type { OutboxMessage, OutboxPublisher } from '../relay';
 import type { EventHeaders } from '../types';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client';
 import { toKafkaHeaders } from './kafka-headers';
+import { keepConnected } from './kafka-membership';
 import { physicalTopic } from './kafka-namespace';
 
 /** A message as sent as is (dead letters); the bus's own type, so no KafkaJS type leaks out. */
@@ -34,38 +35,11 @@ export function kafkaPublisherOf(kafka: Kafka, namespace?: string): KafkaPublish
     maxInFlightRequests: 1,
     allowAutoTopicCreation: true,
   });
-  let connected = false;
-  let closing = false;
-  let retry: NodeJS.Timeout | undefined;
-  const reconnect = (delayMs: number) => {
-    if (closing || retry) return;
-    retry = setTimeout(() => {
-      retry = undefined;
-      if (closing || connected) return;
-      producer.connect().catch(() => reconnect(Math.min(delayMs * 2, 10_000)));
-    }, delayMs);
-    retry.unref();
-  };
-  producer.on(producer.events.CONNECT, () => (connected = true));
-  // A broker restart disconnects an idle producer, which KafkaJS reconnects only at its next send:
-  // readiness would say "not connected" until then. Connect again at once, with backoff.
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = false;
-    reconnect(500);
-  });
+  const connection = keepConnected(producer);
 
   return {
     system: 'kafka',
-    connect: () => {
-      closing = false;
-      return producer.connect();
-    },
-    disconnect: () => {
-      closing = true;
-      if (retry) clearTimeout(retry);
-      return producer.disconnect();
-    },
-    isConnected: () => connected,
+    ...connection,
     async send(topic, messages) {
       await producer.send({
         topic,

@@ -5,6 +5,7 @@ import { backoffDelay, retryPolicy, sleep } from '../retry';
 import type { OutgoingRecord, RecordSink, RecordSubscription, StreamRecord } from '../records/types';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client';
 import { fromKafkaHeaders } from './kafka-headers';
+import { keepConnected, trackMembership } from './kafka-membership';
 import { physicalTopic } from './kafka-namespace';
 import { createMissingTopics } from './kafka-topics';
 
@@ -26,13 +27,9 @@ export function kafkaRecordProducerOf(kafka: Kafka, namespace?: string): KafkaRe
     maxInFlightRequests: 1,
     allowAutoTopicCreation: true,
   });
-  let connected = false;
-  producer.on(producer.events.CONNECT, () => (connected = true));
-  producer.on(producer.events.DISCONNECT, () => (connected = false));
+  const connection = keepConnected(producer);
   return {
-    connect: () => producer.connect(),
-    disconnect: () => producer.disconnect(),
-    isConnected: () => connected,
+    ...connection,
     async send(topic: string, records: OutgoingRecord[]) {
       await producer.send({
         topic: physical(topic),
@@ -100,41 +97,14 @@ export function createKafkaRecordConsumer(opts: {
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: 1_000,
   });
-  let joined = false;
-  let crashed: Error | undefined;
-  let joinWaiter: ((err?: Error) => void) | undefined;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
-    crashed = undefined;
-    joinWaiter?.();
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    joined = false;
-    const { error, restart } = e.payload;
-    log.error({ err: error, restart }, 'Kafka record consumer crashed');
-    if (!restart) {
-      crashed = error;
-      joinWaiter?.(error);
-    }
-  });
+  const membership = trackMembership(consumer, log);
 
   return {
     async start() {
       await createMissingTopics(opts.kafka, [...logical.keys()], undefined, { deadLetters: false });
       await consumer.connect();
       await consumer.subscribe({ topics: [...logical.keys()], fromBeginning: !sub.broadcast });
-      const timeoutMs = opts.joinTimeoutMs ?? 30_000;
-      const joinedNow = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`record consumer ${sub.group} did not join within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        joinWaiter = (err) => {
-          clearTimeout(timer);
-          if (err) reject(err);
-          else resolve();
-        };
-      });
+      const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `record consumer ${sub.group}`);
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -170,14 +140,13 @@ export function createKafkaRecordConsumer(opts: {
             );
         },
       });
-      if (!joined) await joinedNow;
-      joinWaiter = undefined;
+      await joined;
     },
     async stop() {
       stopping.abort();
       await consumer.disconnect();
-      joined = false;
+      membership.left();
     },
-    isHealthy: () => joined && !crashed,
+    isHealthy: () => membership.healthy(),
   };
 }
