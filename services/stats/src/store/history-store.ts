@@ -36,6 +36,17 @@ function rollupFigures(): string {
           max(pids_max) AS pids, max(cpu_limit_millis) AS cpu_limit, max(mem_limit) AS mem_limit`;
 }
 
+/** Buckets of $4 seconds over the rows of series $1 in [$2, $3) of one tier's table. */
+const BUCKET = `extract(epoch FROM date_bin($4::interval, t, 'epoch'))::float8 * 1000`;
+const inRange = (tier: Tier) =>
+  `FROM stats.${TIER_TABLE[tier]} WHERE series = ANY($1::int4[]) AND t >= $2 AND t < $3`;
+const rangeParams = (series: number[], fromMs: number, toMs: number, stepSeconds: number) => [
+  series,
+  new Date(fromMs),
+  new Date(toMs),
+  `${stepSeconds} seconds`,
+];
+
 const num = (v: unknown) => Number(v);
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -50,11 +61,8 @@ export async function containerBuckets(
 ): Promise<HistoryRow[]> {
   if (series.length === 0 || toMs <= fromMs) return [];
   const rows = await sql.query<Record<string, unknown>>(
-    `SELECT extract(epoch FROM date_bin($4::interval, t, 'epoch'))::float8 * 1000 AS b, ${FIGURES[tier]}
-       FROM stats.${TIER_TABLE[tier]}
-      WHERE series = ANY($1::int4[]) AND t >= $2 AND t < $3
-      GROUP BY 1 ORDER BY 1`,
-    [series, new Date(fromMs), new Date(toMs), `${stepSeconds} seconds`],
+    `SELECT ${BUCKET} AS b, ${FIGURES[tier]} ${inRange(tier)} GROUP BY 1 ORDER BY 1`,
+    rangeParams(series, fromMs, toMs, stepSeconds),
   );
   return rows.map((r) => ({
     t: num(r.b),
@@ -106,13 +114,9 @@ export async function totalsBuckets(
     `SELECT b, count(*)::int AS containers, COALESCE(sum(cpu), 0)::float8 AS cpu,
             COALESCE(sum(mem), 0)::float8 AS mem, COALESCE(sum(rx_rate), 0)::float8 AS rx_rate,
             COALESCE(sum(tx_rate), 0)::float8 AS tx_rate
-       FROM (SELECT series, extract(epoch FROM date_bin($4::interval, t, 'epoch'))::float8 * 1000 AS b,
-                    ${PER_SERIES[tier]}
-               FROM stats.${TIER_TABLE[tier]}
-              WHERE series = ANY($1::int4[]) AND t >= $2 AND t < $3
-              GROUP BY series, 2) per_series
+       FROM (SELECT series, ${BUCKET} AS b, ${PER_SERIES[tier]} ${inRange(tier)} GROUP BY series, 2) per_series
       GROUP BY b ORDER BY b`,
-    [series, new Date(fromMs), new Date(toMs), `${stepSeconds} seconds`],
+    rangeParams(series, fromMs, toMs, stepSeconds),
   );
   return rows.map((r) => ({
     t: num(r.b),

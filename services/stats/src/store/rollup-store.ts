@@ -136,54 +136,27 @@ const UPSERT = `ON CONFLICT (series, t) DO UPDATE SET ${ROLLUP_COLUMNS.slice(2)
   .map((c) => `${c} = excluded.${c}`)
   .join(', ')}`;
 
-/** Remakes the minute buckets of [fromMs, toMs) from the raw samples. */
-export async function rollUpMinutes(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
-  await tx.query(
-    `WITH b AS (
-       SELECT r.*, date_bin('1 minute', r.t, 'epoch') AS bucket FROM stats.sample_raw r
-        WHERE r.t >= $1 AND r.t < $2),
-     lasts AS (
-       SELECT DISTINCT ON (series, bucket) series, bucket, t, cpu_pct, mem_bytes, rx_rate, tx_rate,
-              rx_bytes, tx_bytes, pids, cpu_limit_millis, mem_limit
-         FROM b ORDER BY series, bucket, t DESC),
-     aggs AS (
-       SELECT series, bucket, count(*)::int AS n,
-              min(cpu_pct) AS cpu_min, avg(cpu_pct) AS cpu_avg, max(cpu_pct) AS cpu_max,
-              min(mem_bytes) AS mem_min, avg(mem_bytes)::int8 AS mem_avg, max(mem_bytes) AS mem_max,
-              min(rx_rate) AS rx_min, avg(rx_rate) AS rx_avg, max(rx_rate) AS rx_max,
-              min(tx_rate) AS tx_min, avg(tx_rate) AS tx_avg, max(tx_rate) AS tx_max,
-              max(pids) AS pids_max
-         FROM b GROUP BY series, bucket)
-     INSERT INTO stats.rollup_minute (${ROLLUP_COLUMNS.join(', ')})
-     SELECT a.series, a.bucket, a.n, l.t,
-            a.cpu_min, a.cpu_avg, a.cpu_max, l.cpu_pct,
-            a.rx_min, a.rx_avg, a.rx_max, l.rx_rate,
-            a.tx_min, a.tx_avg, a.tx_max, l.tx_rate,
-            a.mem_min, a.mem_avg, a.mem_max, l.mem_bytes,
-            l.rx_bytes, l.tx_bytes, a.pids_max, l.pids, l.cpu_limit_millis, l.mem_limit
-       FROM aggs a JOIN lasts l USING (series, bucket)
-     ${UPSERT}`,
-    [new Date(fromMs), new Date(toMs)],
-  );
-}
+/** What the roll-ups keep of a bucket's newest row, named alike whatever the source tier calls it. */
+const LASTS = [
+  'last_t',
+  'cpu_last',
+  'rx_rate_last',
+  'tx_rate_last',
+  'mem_last',
+  'rx_bytes_last',
+  'tx_bytes_last',
+  'pids_last',
+  'cpu_limit_millis',
+  'mem_limit',
+] as const;
 
-/** Remakes the hour buckets of [fromMs, toMs) from the minute roll-ups. */
-export async function rollUpHours(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
-  await tx.query(
-    `WITH m AS (
-       SELECT r.*, date_bin('1 hour', r.t, 'epoch') AS bucket FROM stats.rollup_minute r
-        WHERE r.t >= $1 AND r.t < $2),
-     lasts AS (
-       SELECT DISTINCT ON (series, bucket) * FROM m ORDER BY series, bucket, last_t DESC),
-     aggs AS (
-       SELECT series, bucket, sum(n)::int AS n,
-              min(cpu_min) AS cpu_min, ${weightedAvg('cpu')} AS cpu_avg, max(cpu_max) AS cpu_max,
-              min(rx_rate_min) AS rx_min, ${weightedAvg('rx_rate')} AS rx_avg, max(rx_rate_max) AS rx_max,
-              min(tx_rate_min) AS tx_min, ${weightedAvg('tx_rate')} AS tx_avg, max(tx_rate_max) AS tx_max,
-              min(mem_min) AS mem_min, (${WEIGHTED_MEMORY})::int8 AS mem_avg, max(mem_max) AS mem_max,
-              max(pids_max) AS pids_max
-         FROM m GROUP BY series, bucket)
-     INSERT INTO stats.rollup_hour (${ROLLUP_COLUMNS.join(', ')})
+/**
+ * The one statement that remakes buckets: `source` selects the rows of [$1, $2) with their
+ * `bucket`, `lasts` picks each bucket's newest (columns named as LASTS), `aggs` folds each bucket.
+ */
+function remake(target: string, source: string, lasts: string, aggs: string): string {
+  return `WITH src AS (${source}), lasts AS (${lasts}), aggs AS (${aggs})
+     INSERT INTO stats.${target} (${ROLLUP_COLUMNS.join(', ')})
      SELECT a.series, a.bucket, a.n, l.last_t,
             a.cpu_min, a.cpu_avg, a.cpu_max, l.cpu_last,
             a.rx_min, a.rx_avg, a.rx_max, l.rx_rate_last,
@@ -191,7 +164,47 @@ export async function rollUpHours(tx: SqlTx, fromMs: number, toMs: number): Prom
             a.mem_min, a.mem_avg, a.mem_max, l.mem_last,
             l.rx_bytes_last, l.tx_bytes_last, a.pids_max, l.pids_last, l.cpu_limit_millis, l.mem_limit
        FROM aggs a JOIN lasts l USING (series, bucket)
-     ${UPSERT}`,
+     ${UPSERT}`;
+}
+
+/** Remakes the minute buckets of [fromMs, toMs) from the raw samples. */
+export async function rollUpMinutes(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
+  await tx.query(
+    remake(
+      'rollup_minute',
+      `SELECT r.*, date_bin('1 minute', r.t, 'epoch') AS bucket FROM stats.sample_raw r WHERE r.t >= $1 AND r.t < $2`,
+      `SELECT DISTINCT ON (series, bucket) series, bucket, t AS last_t, cpu_pct AS cpu_last,
+              rx_rate AS rx_rate_last, tx_rate AS tx_rate_last, mem_bytes AS mem_last,
+              rx_bytes AS rx_bytes_last, tx_bytes AS tx_bytes_last, pids AS pids_last, cpu_limit_millis, mem_limit
+         FROM src ORDER BY series, bucket, t DESC`,
+      `SELECT series, bucket, count(*)::int AS n,
+              min(cpu_pct) AS cpu_min, avg(cpu_pct) AS cpu_avg, max(cpu_pct) AS cpu_max,
+              min(mem_bytes) AS mem_min, avg(mem_bytes)::int8 AS mem_avg, max(mem_bytes) AS mem_max,
+              min(rx_rate) AS rx_min, avg(rx_rate) AS rx_avg, max(rx_rate) AS rx_max,
+              min(tx_rate) AS tx_min, avg(tx_rate) AS tx_avg, max(tx_rate) AS tx_max,
+              max(pids) AS pids_max
+         FROM src GROUP BY series, bucket`,
+    ),
+    [new Date(fromMs), new Date(toMs)],
+  );
+}
+
+/** Remakes the hour buckets of [fromMs, toMs) from the minute roll-ups. */
+export async function rollUpHours(tx: SqlTx, fromMs: number, toMs: number): Promise<void> {
+  await tx.query(
+    remake(
+      'rollup_hour',
+      `SELECT r.*, date_bin('1 hour', r.t, 'epoch') AS bucket FROM stats.rollup_minute r WHERE r.t >= $1 AND r.t < $2`,
+      `SELECT DISTINCT ON (series, bucket) series, bucket, ${LASTS.join(', ')}
+         FROM src ORDER BY series, bucket, last_t DESC`,
+      `SELECT series, bucket, sum(n)::int AS n,
+              min(cpu_min) AS cpu_min, ${weightedAvg('cpu')} AS cpu_avg, max(cpu_max) AS cpu_max,
+              min(rx_rate_min) AS rx_min, ${weightedAvg('rx_rate')} AS rx_avg, max(rx_rate_max) AS rx_max,
+              min(tx_rate_min) AS tx_min, ${weightedAvg('tx_rate')} AS tx_avg, max(tx_rate_max) AS tx_max,
+              min(mem_min) AS mem_min, (${WEIGHTED_MEMORY})::int8 AS mem_avg, max(mem_max) AS mem_max,
+              max(pids_max) AS pids_max
+         FROM src GROUP BY series, bucket`,
+    ),
     [new Date(fromMs), new Date(toMs)],
   );
 }
