@@ -54,5 +54,8 @@ test('an in-process agent delivers decodable batches on schedule and heartbeats 
     name: `${label.value}-c`,
   });
   expect(second!.seq).toBe(5);
-  expect(second!.containers).toBe(first!.inventory!.length);
+  // node1's daemon is shared with the suite's other files: a container they started in
+  // between changes the inventory, and the second beat then carries the new one. Either way the
+  // count is that of the inventory the node last announced.
+  expect(second!.containers).toBe((second!.inventory ?? first!.inventory!).length);
 });

@@ -6,36 +6,48 @@ import { startTicker } from '../src/ticker';
 const batch = (seq: number): EncodedBatch => ({ seq, value: Buffer.from([seq]), samples: 1 });
 
 describe('the ticker', () => {
-  test('ticks at epoch + k × interval whatever each tick costs, and skips the ticks a blocked loop missed', async () => {
-    const epoch = Date.now();
+  // Jest's fake timers own setTimeout and Date.now: a tick's cost is the clock moved on inside
+  // it, so the test is exact and no slower or faster machine changes what it sees.
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  test('ticks at epoch + k × interval whatever each tick costs, and skips the ticks a blocked loop missed', () => {
+    const epoch = Date.now() + 7;
     const ticks: { k: number; at: number }[] = [];
-    await new Promise<void>((resolve) => {
-      const ticker = startTicker({
-        epoch,
-        intervalMs: 40,
-        now: Date.now,
-        onTick: (k) => {
-          ticks.push({ k, at: Date.now() });
-          // A tick that takes 25 of its 40 ms: a timer re-armed by a fixed delay would drift.
-          const until = Date.now() + (k === 5 ? 130 : 25);
-          while (Date.now() < until);
-          if (ticks.length === 12) {
-            ticker.stop();
-            resolve();
-          }
-        },
-      });
+    const ticker = startTicker({
+      epoch,
+      intervalMs: 40,
+      now: Date.now,
+      onTick: (k) => {
+        ticks.push({ k, at: Date.now() });
+        // A tick that takes 25 of its 40 ms (a timer re-armed by a fixed delay would drift);
+        // tick 5 blocks the loop for 130 ms.
+        jest.setSystemTime(Date.now() + (k === 5 ? 130 : 25));
+      },
     });
+    for (let i = 0; i < 100 && ticks.length < 12; i++) jest.advanceTimersToNextTimer();
+    ticker.stop();
+    expect(ticks).toHaveLength(12);
     for (const { k, at } of ticks) {
-      // Node's timers run on the loop's millisecond clock: up to 2 ms early against Date.now().
-      expect(at - (epoch + k * 40)).toBeGreaterThanOrEqual(-2);
-      expect(at - (epoch + k * 40)).toBeLessThan(20);
+      const late = at - (epoch + k * 40);
+      // Tick 8 was due 10 ms before the blocked loop was free: it comes at once then (the fake
+      // clock's 1 ms); every other tick comes at its instant exactly, the costs did not add up.
+      expect(late).toBe(k === 8 ? 11 : 0);
     }
     const ks = ticks.map((t) => t.k);
-    // Tick 5 blocked for 130 ms (past ticks 6 and 7): the next is 8, not a burst of three.
-    expect(ks.slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(ks[6]).toBe(8);
-    for (let i = 1; i < ks.length; i++) expect(ks[i]!).toBeGreaterThan(ks[i - 1]!);
+    // Tick 5 blocked past ticks 6 and 7: the next is 8, not a burst of three.
+    expect(ks).toEqual([0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13]);
+  });
+
+  test('stopped, it ticks no more', () => {
+    let n = 0;
+    const ticker = startTicker({ epoch: Date.now(), intervalMs: 40, now: Date.now, onTick: () => n++ });
+    jest.advanceTimersByTime(100);
+    ticker.stop();
+    const seen = n;
+    jest.advanceTimersByTime(400);
+    expect(seen).toBe(3);
+    expect(n).toBe(seen);
   });
 });
 
