@@ -5,41 +5,23 @@
  * alone. Addresses 10.64.99.160-169 (second interfaces 172.10.0.160-169) belong to this file alone.
  */
 import { randomBytes } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { startPortalPlatform, until, type PortalPlatform } from './support/platform';
-import {
-  LAPTOP,
-  PHONE,
-  horizontalOverflow,
-  launchChromium,
-  newContext,
-  screenshot,
-  seriousViolations,
-  signInLocal,
-  watchErrors,
-} from './support/browser';
+import type { Page } from 'playwright-core';
+import { until } from './support/platform';
+import { setUpBrowserPlatform } from './support/browser-platform';
+import { LAPTOP, PHONE, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
+import { horizontalOverflow, seriousViolations } from './support/page-checks';
 import { focused, focusInside, tabTo } from './support/keyboard';
 
 jest.setTimeout(240_000);
 
-let platform: PortalPlatform;
-let browser: Browser;
 const user = `ann-${randomBytes(3).toString('hex')}`;
 
-beforeAll(async () => {
-  platform = await startPortalPlatform({
-    name: 'portal-batch',
-    range: '10.64.99.160-10.64.99.169',
-    secondaryRange: '172.10.0.160-172.10.0.169',
-    nodes: ['node2', 'node3'],
-  });
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-}, 120_000);
+const rig = setUpBrowserPlatform({
+  name: 'portal-batch',
+  range: '10.64.99.160-10.64.99.169',
+  secondaryRange: '172.10.0.160-172.10.0.169',
+  nodes: ['node2', 'node3'],
+});
 
 interface Row {
   name: string;
@@ -63,15 +45,17 @@ async function itemRows(page: Page): Promise<Row[]> {
 const ipNumber = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 
 async function ownedNames(): Promise<string[]> {
-  const all = await Promise.all(Object.values(platform.dockers).map((d) => d.listOwned(platform.platformId)));
+  const all = await Promise.all(
+    Object.values(rig.platform.dockers).map((d) => d.listOwned(rig.platform.platformId)),
+  );
   return all.flat().map((c) => c.name);
 }
 
 test('a batch of 5 through the form reaches 5/5, lists the five with ascending addresses, and one removed from its row goes', async () => {
-  const context = await newContext(browser, LAPTOP);
+  const context = await newContext(rig.browser, LAPTOP);
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, user, 'user', '/batches');
+  await signInLocal(page, rig.platform.url, user, 'user', '/batches');
   const prefix = `b${randomBytes(2).toString('hex')}`;
 
   await page.getByLabel('Name prefix').fill(prefix);
@@ -125,7 +109,7 @@ test('a batch of 5 through the form reaches 5/5, lists the five with ascending a
     20_000,
     `${prefix}-3 to leave its daemon`,
   );
-  const mine = (await (await platform.call(user, 'user', '/v1/containers')).json()) as {
+  const mine = (await (await rig.platform.call(user, 'user', '/v1/containers')).json()) as {
     items: { name: string }[];
   };
   expect(mine.items.map((c) => c.name).sort()).toEqual([1, 2, 4, 5].map((i) => `${prefix}-${i}`));
@@ -159,11 +143,11 @@ test('a batch of 5 through the form reaches 5/5, lists the five with ascending a
 });
 
 test('the whole batch flow with the keyboard alone: fill, submit, watch it finish, remove one', async () => {
-  const context = await newContext(browser, LAPTOP);
+  const context = await newContext(rig.browser, LAPTOP);
   const page = await context.newPage();
   const errors = watchErrors(page);
   // Sign in with the keyboard too.
-  await page.goto(`${platform.url}/nodes`);
+  await page.goto(`${rig.platform.url}/nodes`);
   await page.getByRole('heading', { name: 'Sign in to the testbed' }).waitFor();
   await tabTo(page, /^User name$/);
   await page.keyboard.type(user);

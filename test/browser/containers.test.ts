@@ -6,45 +6,27 @@
  * 172.10.0.170-179) belong to this file alone; nothing is sent to them from the host.
  */
 import { randomBytes } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { startPortalPlatform, until, type PortalPlatform } from './support/platform';
-import {
-  LAPTOP,
-  PHONE,
-  horizontalOverflow,
-  launchChromium,
-  newContext,
-  screenshot,
-  seriousViolations,
-  signInLocal,
-  watchErrors,
-} from './support/browser';
+import type { Page } from 'playwright-core';
+import { until } from './support/platform';
+import { setUpBrowserPlatform } from './support/browser-platform';
+import { LAPTOP, PHONE, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
+import { horizontalOverflow, seriousViolations } from './support/page-checks';
 
 jest.setTimeout(240_000);
 
-let platform: PortalPlatform;
-let browser: Browser;
 const user = `cat-${randomBytes(3).toString('hex')}`;
 
-beforeAll(async () => {
-  platform = await startPortalPlatform({
-    name: 'portal-containers',
-    range: '10.64.99.170-10.64.99.179',
-    secondaryRange: '172.10.0.170-172.10.0.179',
-    nodes: ['node3'],
-  });
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-}, 120_000);
+const rig = setUpBrowserPlatform({
+  name: 'portal-containers',
+  range: '10.64.99.170-10.64.99.179',
+  secondaryRange: '172.10.0.170-172.10.0.179',
+  nodes: ['node3'],
+});
 
 /** The IPv4 addresses of an interface inside the container (null when it has no such interface). */
 async function addressesIn(name: string, ifname: string): Promise<string[] | null> {
-  const d = platform.dockers.node3!;
-  const c = (await d.listOwned(platform.platformId)).find((x) => x.name === name);
+  const d = rig.platform.dockers.node3!;
+  const c = (await d.listOwned(rig.platform.platformId)).find((x) => x.name === name);
   if (!c) throw new Error(`${name} is not on node3`);
   const r = await d.exec(c.dockerId, ['ip', '-o', '-4', 'addr', 'show', 'dev', ifname]);
   if (r.exitCode !== 0) return null;
@@ -55,9 +37,9 @@ const cell = (page: Page, ifname: string, label: string) =>
   page.locator(`tr[data-interface="${ifname}"] td[data-label="${label}"]`);
 
 test('creates a container with the suggested address, attaches a second interface, moves it, detaches it', async () => {
-  const page = await (await newContext(browser, LAPTOP)).newPage();
+  const page = await (await newContext(rig.browser, LAPTOP)).newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, user, 'user', '/containers/new');
+  await signInLocal(page, rig.platform.url, user, 'user', '/containers/new');
   const name = `c${randomBytes(2).toString('hex')}`;
 
   // A bad name is answered by the API and shown at the field, with its message.
@@ -126,7 +108,7 @@ test('creates a container with the suggested address, attaches a second interfac
   expect(await addressesIn(name, 'eth0')).toEqual(['10.64.99.170']);
 
   // An address already taken: the operation fails and the page says why.
-  await page.goto(`${platform.url}/containers/new`);
+  await page.goto(`${rig.platform.url}/containers/new`);
   await page.getByLabel('Node').selectOption('node3');
   await page.getByLabel('Name').fill(`${name}-twin`);
   await page.getByLabel('Address').fill('10.64.99.170');
@@ -135,7 +117,7 @@ test('creates a container with the suggested address, attaches a second interfac
   expect(await page.locator('.op-status .problem-detail').textContent()).toMatch(/10\.64\.99\.170/);
 
   // The nodes page lists it, at laptop and phone width.
-  await page.goto(`${platform.url}/nodes`);
+  await page.goto(`${rig.platform.url}/nodes`);
   const row = page.locator(`tr[data-container="${name}"]`);
   await row.waitFor();
   expect(await row.locator('td[data-label="Address"]').textContent()).toContain('10.64.99.170');
@@ -161,7 +143,7 @@ test('creates a container with the suggested address, attaches a second interfac
     .click();
   await row.waitFor({ state: 'detached', timeout: 30_000 });
   await until(
-    async () => (await platform.dockers.node3!.listOwned(platform.platformId)).length === 0,
+    async () => (await rig.platform.dockers.node3!.listOwned(rig.platform.platformId)).length === 0,
     30_000,
     'the container to go',
   );

@@ -10,9 +10,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { startPortalPlatform, until, type PortalPlatform } from './support/platform';
-import { LAPTOP, launchChromium, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
+import { until } from './support/platform';
+import { setUpBrowserPlatform } from './support/browser-platform';
+import { LAPTOP, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
 import {
   encodeSampleBatch,
   NODE_HEARTBEATS_TOPIC,
@@ -42,9 +42,20 @@ function machineCpu(): { busy: number; total: number } {
 const machineBusy = (a: { busy: number; total: number }, b: { busy: number; total: number }) =>
   (b.busy - a.busy) / Math.max(1, b.total - a.total);
 
-let platform: PortalPlatform;
-let browser: Browser;
 let publisher: ReturnType<typeof setInterval> | undefined;
+
+const rig = setUpBrowserPlatform({
+  name: 'portal-monitor-500',
+  range: '10.64.99.208-10.64.99.209',
+  secondaryRange: '172.10.0.208-172.10.0.209',
+  nodes: [],
+  // The measuring browser goes before the machine's other work (the platform in this process,
+  // other test files in parallel on two cores), as the one application a person looks at would.
+  niceness: -19,
+  beforeStop: async () => {
+    if (publisher) clearInterval(publisher);
+  },
+});
 
 interface Synthetic {
   id: string;
@@ -103,19 +114,10 @@ async function publish(node: string): Promise<void> {
     source: 'cgroup-v1',
     samples,
   });
-  await platform.bus.records.send(STATS_SAMPLES_TOPIC, [{ key: node, value }]);
+  await rig.platform.bus.records.send(STATS_SAMPLES_TOPIC, [{ key: node, value }]);
 }
 
 beforeAll(async () => {
-  platform = await startPortalPlatform({
-    name: 'portal-monitor-500',
-    range: '10.64.99.208-10.64.99.209',
-    secondaryRange: '172.10.0.208-172.10.0.209',
-    nodes: [],
-  });
-  // The measuring browser goes before the machine's other work (the platform in this process,
-  // other test files in parallel on two cores), as the one application a person looks at would.
-  browser = await launchChromium({ niceness: -19 });
   for (const [n, node] of NODES.entries()) {
     const list: Synthetic[] = [];
     for (let i = 0; i < PER_NODE; i++) {
@@ -133,7 +135,7 @@ beforeAll(async () => {
     }
     containers.set(node, list);
     // The agent's heartbeat with its inventory: the stats service learns the names from it.
-    await platform.bus.records.send(NODE_HEARTBEATS_TOPIC, [
+    await rig.platform.bus.records.send(NODE_HEARTBEATS_TOPIC, [
       heartbeatRecord(
         {
           node,
@@ -164,12 +166,6 @@ beforeAll(async () => {
   publisher = setInterval(() => void tick(NODES[turn++ % 2]!), INTERVAL_MS / 2);
 }, 120_000);
 
-afterAll(async () => {
-  if (publisher) clearInterval(publisher);
-  await browser?.close();
-  await platform?.stop();
-}, 60_000);
-
 interface LongTask {
   start: number;
   duration: number;
@@ -185,7 +181,7 @@ test('500 rows updating every 3 s: no main-thread task over 50 ms; the JavaScrip
   process.stdout.write(`portal bundle:\n${formatSizes(sizes)}`);
   expect(sizes.jsGzip).toBeLessThanOrEqual(JS_BUDGET_GZIP_BYTES);
 
-  const context = await newContext(browser, LAPTOP);
+  const context = await newContext(rig.browser, LAPTOP);
   // Installed before any of the page's own scripts run, so every long task is seen.
   await context.addInitScript(() => {
     const w = globalThis as unknown as Watch & {
@@ -213,7 +209,7 @@ test('500 rows updating every 3 s: no main-thread task over 50 ms; the JavaScrip
   });
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, 'ops', 'operator', '/monitor');
+  await signInLocal(page, rig.platform.url, 'ops', 'operator', '/monitor');
   const rows = page.locator('.monitor-table tbody tr');
   await until(async () => (await rows.count()) === NODES.length * PER_NODE, 60_000, '500 rows');
   await page.locator('.monitor-table tbody tr th button').filter({ hasText: 'lab1-001' }).waitFor();

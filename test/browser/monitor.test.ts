@@ -6,31 +6,33 @@
  * 1 h, 24 h and 7 days. Addresses 10.64.99.180-189 (172.10.0.180-189) belong to this file alone.
  */
 import { randomBytes } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { startPortalPlatform, until, type PortalPlatform } from './support/platform';
-import {
-  LAPTOP,
-  PHONE,
-  horizontalOverflow,
-  launchChromium,
-  newContext,
-  screenshot,
-  seriousViolations,
-  signInLocal,
-  watchErrors,
-} from './support/browser';
+import type { Page } from 'playwright-core';
+import { until } from './support/platform';
+import { setUpBrowserPlatform } from './support/browser-platform';
+import { LAPTOP, PHONE, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
+import { horizontalOverflow, seriousViolations } from './support/page-checks';
 
 jest.setTimeout(300_000);
 
-let platform: PortalPlatform;
-let browser: Browser;
 const user = `dan-${randomBytes(3).toString('hex')}`;
 const burner = `burn${randomBytes(2).toString('hex')}`;
 const idle = `idle${randomBytes(2).toString('hex')}`;
 const ids: Record<string, string> = {};
 
+const rig = setUpBrowserPlatform({
+  name: 'portal-monitor',
+  range: '10.64.99.180-10.64.99.189',
+  secondaryRange: '172.10.0.180-172.10.0.189',
+  nodes: ['node2', 'node3'],
+  agents: true,
+  beforeStop: async (platform) => {
+    for (const id of Object.values(ids))
+      await platform.call(user, 'user', `/v1/containers/${id}?force=true`, { method: 'DELETE' });
+  },
+});
+
 async function create(name: string, node: string, command: string[], cpuMillis: number): Promise<string> {
-  const res = await platform.call(user, 'user', '/v1/containers', {
+  const res = await rig.platform.call(user, 'user', '/v1/containers', {
     method: 'POST',
     headers: { prefer: 'wait=90' },
     body: JSON.stringify({ node, name, image: 'testbed/busybox', cpuMillis, command }),
@@ -41,25 +43,10 @@ async function create(name: string, node: string, command: string[], cpuMillis: 
 }
 
 beforeAll(async () => {
-  platform = await startPortalPlatform({
-    name: 'portal-monitor',
-    range: '10.64.99.180-10.64.99.189',
-    secondaryRange: '172.10.0.180-172.10.0.189',
-    nodes: ['node2', 'node3'],
-    agents: true,
-  });
-  browser = await launchChromium();
   // Idle for its first seconds, then burns half a core (its limit): the figure rises while watched.
   ids[burner] = await create(burner, 'node2', ['sh', '-c', 'sleep 8; while :; do :; done'], 500);
   ids[idle] = await create(idle, 'node3', ['sleep', '3600'], 100);
 }, 180_000);
-
-afterAll(async () => {
-  for (const id of Object.values(ids))
-    await platform?.call(user, 'user', `/v1/containers/${id}?force=true`, { method: 'DELETE' });
-  await browser?.close();
-  await platform?.stop();
-}, 120_000);
 
 const row = (page: Page, name: string) =>
   page.locator(`.monitor-table tbody tr:has(th button:text-is("${name}"))`);
@@ -69,9 +56,9 @@ const percentOf = (text: string) =>
   /^(\d+(\.\d+)?) %/.exec(text) ? Number(/^(\d+(\.\d+)?)/.exec(text)![1]) : null;
 
 test('a burning container shows a rising CPU figure, the totals chart moves every few seconds, a row stops its container', async () => {
-  const page = await (await newContext(browser, LAPTOP)).newPage();
+  const page = await (await newContext(rig.browser, LAPTOP)).newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, user, 'user', '/monitor');
+  await signInLocal(page, rig.platform.url, user, 'user', '/monitor');
   await page
     .getByTestId('stream-status')
     .filter({ hasText: 'Live stream: open' })
@@ -185,7 +172,7 @@ test('a burning container shows a rising CPU figure, the totals chart moves ever
       .getByRole('button', { name: `Start ${burner}` })
       .isVisible(),
   ).toBe(true);
-  const c = (await (await platform.call(user, 'user', `/v1/containers/${ids[burner]}`)).json()) as {
+  const c = (await (await rig.platform.call(user, 'user', `/v1/containers/${ids[burner]}`)).json()) as {
     state: string;
   };
   expect(['stopped', 'exited']).toContain(c.state);

@@ -7,14 +7,8 @@
  */
 import type { Browser, Request } from 'playwright-core';
 import { startPortalPlatform, type PortalPlatform } from './support/platform';
-import {
-  LAPTOP,
-  launchChromium,
-  newContext,
-  screenshot,
-  seriousViolations,
-  watchErrors,
-} from './support/browser';
+import { LAPTOP, launchChromium, newContext, screenshot, watchErrors } from './support/browser';
+import { seriousViolations } from './support/page-checks';
 import {
   OIDC_AUDIENCE,
   OIDC_CLIENT_ID,

@@ -8,25 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { startPortalPlatform, until, type PortalPlatform } from './support/platform';
-import { rigEndpoint } from '../../services/provisioning/test/rig-nodes';
-import {
-  LAPTOP,
-  PHONE,
-  horizontalOverflow,
-  launchChromium,
-  newContext,
-  screenshot,
-  seriousViolations,
-  signInLocal,
-  watchErrors,
-} from './support/browser';
+import type { Page } from 'playwright-core';
+import { until } from './support/platform';
+import { setUpBrowserPlatform } from './support/browser-platform';
+import { rigEndpoint } from '@testbed/test-support/fixtures/provisioning';
+import { LAPTOP, PHONE, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
+import { horizontalOverflow, seriousViolations } from './support/page-checks';
 
 jest.setTimeout(300_000);
 
-let platform: PortalPlatform;
-let browser: Browser;
 const suffix = randomBytes(3).toString('hex');
 const userA = `amy-${suffix}`;
 const userB = `bob-${suffix}`;
@@ -42,8 +32,37 @@ const a: Made[] = [];
 const b: Made[] = [];
 let bBatchOp = '';
 
+/** A node whose daemon accepts connections and never answers: its operations stay under way. */
+const held: net.Socket[] = [];
+const blackHole = net.createServer((socket) => held.push(socket));
+
+const rig = setUpBrowserPlatform({
+  name: 'portal-pages',
+  range: '10.64.99.195-10.64.99.199',
+  secondaryRange: '172.10.0.195-172.10.0.199',
+  nodes: ['node1'],
+  agents: true,
+  env: {
+    // A Docker call that never answers (the stuck node below) gives up after this.
+    PROVISIONING_DOCKER_TIMEOUT_MS: '8000',
+    PROVISIONING_POOL_NETWORKS:
+      'experiment=10.64.98.0/23@10.64.98.1,secondary=172.10.0.0/24@172.10.0.1,lab=172.31.77.0/24@172.31.77.1',
+  },
+  beforeStop: async (platform) => {
+    for (const s of held) s.destroy();
+    blackHole.close();
+    for (const [user, made] of [
+      [userA, a],
+      [userB, b],
+    ] as const)
+      for (const m of made)
+        await platform.call(user, 'user', `/v1/containers/${m.id}?force=true`, { method: 'DELETE' });
+    await platform.call(operator, 'operator', `/v1/networks/${network}`, { method: 'DELETE' });
+  },
+});
+
 async function create(user: string, name: string): Promise<Made> {
-  const res = await platform.call(user, 'user', '/v1/containers', {
+  const res = await rig.platform.call(user, 'user', '/v1/containers', {
     method: 'POST',
     headers: { prefer: 'wait=90' },
     body: JSON.stringify({ node: 'node1', name, image: 'testbed/busybox' }),
@@ -54,21 +73,7 @@ async function create(user: string, name: string): Promise<Made> {
 }
 
 beforeAll(async () => {
-  platform = await startPortalPlatform({
-    name: 'portal-pages',
-    range: '10.64.99.195-10.64.99.199',
-    secondaryRange: '172.10.0.195-172.10.0.199',
-    nodes: ['node1'],
-    agents: true,
-    env: {
-      // A Docker call that never answers (the stuck node below) gives up after this.
-      PROVISIONING_DOCKER_TIMEOUT_MS: '8000',
-      PROVISIONING_POOL_NETWORKS:
-        'experiment=10.64.98.0/23@10.64.98.1,secondary=172.10.0.0/24@172.10.0.1,lab=172.31.77.0/24@172.31.77.1',
-    },
-  });
-  browser = await launchChromium();
-  const pool = await platform.call(operator, 'operator', '/v1/pools', {
+  const pool = await rig.platform.call(operator, 'operator', '/v1/pools', {
     method: 'POST',
     body: JSON.stringify({
       name: 'lab',
@@ -83,7 +88,7 @@ beforeAll(async () => {
   // A's first: B's addresses are then none of the pool's bounds, which the networks page lists.
   a.push(await create(userA, `amine-${suffix}`));
   b.push(await create(userB, `bsecret-${suffix}`));
-  const batch = await platform.call(userB, 'user', '/v1/batches', {
+  const batch = await rig.platform.call(userB, 'user', '/v1/batches', {
     method: 'POST',
     body: JSON.stringify({
       namePrefix: `bbatch-${suffix}`,
@@ -95,7 +100,7 @@ beforeAll(async () => {
   bBatchOp = ((await batch.json()) as { id: string }).id;
   await until(
     async () => {
-      const op = (await (await platform.call(userB, 'user', `/v1/operations/${bBatchOp}`)).json()) as {
+      const op = (await (await rig.platform.call(userB, 'user', `/v1/operations/${bBatchOp}`)).json()) as {
         state: string;
         items: { containerId: string; ip: string; name: string }[];
       };
@@ -106,27 +111,9 @@ beforeAll(async () => {
     90_000,
     "B's batch",
   );
-  const owned = await platform.dockers.node1!.listOwned(platform.platformId);
+  const owned = await rig.platform.dockers.node1!.listOwned(rig.platform.platformId);
   for (const m of [...a, ...b]) m.dockerId = owned.find((c) => c.containerId === m.id)!.dockerId;
 }, 240_000);
-
-/** A node whose daemon accepts connections and never answers: its operations stay under way. */
-const held: net.Socket[] = [];
-const blackHole = net.createServer((socket) => held.push(socket));
-
-afterAll(async () => {
-  for (const s of held) s.destroy();
-  blackHole.close();
-  for (const [user, made] of [
-    [userA, a],
-    [userB, b],
-  ] as const)
-    for (const m of made)
-      await platform?.call(user, 'user', `/v1/containers/${m.id}?force=true`, { method: 'DELETE' });
-  await platform?.call(operator, 'operator', `/v1/networks/${network}`, { method: 'DELETE' });
-  await browser?.close();
-  await platform?.stop();
-}, 120_000);
 
 /** B's containers as any page could show them: names, platform ids, Docker ids, addresses. */
 const traces = () => b.flatMap((m) => [m.name, m.id, m.ip, m.dockerId!.slice(0, 12)]);
@@ -136,9 +123,9 @@ async function text(page: Page): Promise<string> {
 }
 
 test('user A never sees user B’s containers on any page', async () => {
-  const page = await (await newContext(browser, LAPTOP)).newPage();
+  const page = await (await newContext(rig.browser, LAPTOP)).newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, userA, 'user', '/nodes');
+  await signInLocal(page, rig.platform.url, userA, 'user', '/nodes');
   const mine = a[0]!;
 
   // Each page, what makes it ready, and what of B's may show there: only an id A typed in.
@@ -187,24 +174,24 @@ test('user A never sees user B’s containers on any page', async () => {
     ['/containers/new', () => page.getByTestId('suggested-ip').waitFor()],
   ];
   for (const [path, ready, typedIn = []] of visits) {
-    await page.goto(platform.url + path);
+    await page.goto(rig.platform.url + path);
     await ready();
     const seen = await text(page);
     for (const t of traces().filter((x) => !typedIn.includes(x)))
       expect([path, seen.includes(t) ? t : '']).toEqual([path, '']);
   }
   // What A's pages do show: A's own container, with its address.
-  await page.goto(`${platform.url}/nodes`);
+  await page.goto(`${rig.platform.url}/nodes`);
   await page
     .locator(`tr[data-container="${mine.name}"] td[data-label="Address"]`)
     .getByText(mine.ip)
     .waitFor();
   // The API agrees: nothing of B's for A.
-  const listed = (await (await platform.call(userA, 'user', '/v1/containers')).json()) as {
+  const listed = (await (await rig.platform.call(userA, 'user', '/v1/containers')).json()) as {
     items: { id: string }[];
   };
   expect(listed.items.map((c) => c.id)).toEqual([mine.id]);
-  const samples = (await (await platform.call(userA, 'user', '/v1/stats/containers')).json()) as {
+  const samples = (await (await rig.platform.call(userA, 'user', '/v1/stats/containers')).json()) as {
     items: { containerId: string }[];
   };
   expect(samples.items.map((s) => s.containerId)).toEqual([mine.id]);
@@ -214,7 +201,7 @@ test('user A never sees user B’s containers on any page', async () => {
 });
 
 test('a signed-out visitor sees only the sign-in page, wherever they land, and the API is not called', async () => {
-  const context = await newContext(browser, LAPTOP);
+  const context = await newContext(rig.browser, LAPTOP);
   const page = await context.newPage();
   const api: string[] = [];
   page.on('request', (r) => {
@@ -231,7 +218,7 @@ test('a signed-out visitor sees only the sign-in page, wherever they land, and t
     '/operations',
     '/nowhere',
   ]) {
-    await page.goto(platform.url + path);
+    await page.goto(rig.platform.url + path);
     await page.getByRole('heading', { name: 'Sign in to the testbed' }).waitFor();
     expect(await page.getByRole('navigation').count()).toBe(0);
     expect(await page.getByTestId('signed-in-user').count()).toBe(0);
@@ -242,7 +229,7 @@ test('a signed-out visitor sees only the sign-in page, wherever they land, and t
   await screenshot(page, 'signin');
 
   // Signing in from a deep link lands there; signing out ends it, and going back does not bring it back.
-  await page.goto(`${platform.url}/monitor`);
+  await page.goto(`${rig.platform.url}/monitor`);
   await page.getByLabel('User name').fill(userA);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Monitor', level: 1 }).waitFor();
@@ -260,9 +247,9 @@ test('a signed-out visitor sees only the sign-in page, wherever they land, and t
 });
 
 test('networks are made and removed through the page; operators see users and quotas', async () => {
-  const page = await (await newContext(browser, LAPTOP)).newPage();
+  const page = await (await newContext(rig.browser, LAPTOP)).newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, operator, 'operator', '/networks');
+  await signInLocal(page, rig.platform.url, operator, 'operator', '/networks');
   await page.getByLabel('Name').fill(network);
   await page.getByLabel('Address pool').selectOption('lab');
   await page.getByRole('checkbox', { name: 'node1' }).check();
@@ -274,7 +261,7 @@ test('networks are made and removed through the page; operators see users and qu
   const row = page.locator('tr', { has: page.getByText(network, { exact: true }) });
   await row.waitFor();
   expect(await row.locator('td[data-label="Pool"]').textContent()).toBe('lab');
-  const docker = platform.dockers.node1!.docker;
+  const docker = rig.platform.dockers.node1!.docker;
   expect((await docker.listNetworks()).some((n) => n.Name === network)).toBe(true);
   // A bad name is refused at its field.
   await page.getByLabel('Name').fill('Bad Name');
@@ -295,7 +282,7 @@ test('networks are made and removed through the page; operators see users and qu
   );
 
   // Operators: every user with their use, and a quota changed through the dialog.
-  await page.goto(`${platform.url}/users`);
+  await page.goto(`${rig.platform.url}/users`);
   const bRow = page.locator(`tr[data-user="${userB}"]`);
   await bRow.waitFor();
   expect(await bRow.locator('td[data-label="Containers"]').textContent()).toMatch(/^2 of 40/);
@@ -316,9 +303,9 @@ test('networks are made and removed through the page; operators see users and qu
   expect(await bRow.locator('td[data-label="Quota"]').textContent()).toMatch(/set: maxContainers$/);
   await screenshot(page, 'users');
   // Operators see everyone's containers.
-  await page.goto(`${platform.url}/nodes`);
+  await page.goto(`${rig.platform.url}/nodes`);
   for (const m of [...a, ...b]) await page.locator(`tr[data-container="${m.name}"]`).waitFor();
-  await page.goto(`${platform.url}/operations`);
+  await page.goto(`${rig.platform.url}/operations`);
   await page.locator('tr[data-operation]').first().waitFor();
   await screenshot(page, 'operations');
   expect(errors.filter((e) => !/status of 422/.test(e))).toEqual([]);
@@ -328,19 +315,19 @@ test('an operation under way is listed with its state and cancelled from the ope
   await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
   const { tls } = rigEndpoint('node1');
   const port = (blackHole.address() as net.AddressInfo).port;
-  const node = await platform.call(operator, 'operator', '/v1/nodes', {
+  const node = await rig.platform.call(operator, 'operator', '/v1/nodes', {
     method: 'POST',
     body: JSON.stringify({ name: 'stuck', dockerHost: `tcp://127.0.0.1:${port}`, tls, macvlanParent: 'tb1' }),
   });
   expect(node.status).toBe(201);
-  const res = await platform.call(userA, 'user', '/v1/containers', {
+  const res = await rig.platform.call(userA, 'user', '/v1/containers', {
     method: 'POST',
     body: JSON.stringify({ node: 'stuck', name: `astuck-${suffix}`, image: 'testbed/busybox' }),
   });
   const op = (await res.json()) as { id: string };
-  const page = await (await newContext(browser, LAPTOP)).newPage();
+  const page = await (await newContext(rig.browser, LAPTOP)).newPage();
   const errors = watchErrors(page);
-  await signInLocal(page, platform.url, userA, 'user', '/operations');
+  await signInLocal(page, rig.platform.url, userA, 'user', '/operations');
   const row = page.locator(`tr[data-operation="${op.id}"]`);
   await row
     .locator('td[data-label="State"]')
@@ -356,7 +343,7 @@ test('an operation under way is listed with its state and cancelled from the ope
   // It ends cancelled once the call in flight gives up (8 s here), what it held released.
   await row.locator('td[data-label="State"]').getByText('cancelled').waitFor({ timeout: 60_000 });
   expect(await row.getByRole('button', { name: /^Cancel operation/ }).count()).toBe(0);
-  const usage = (await (await platform.call(userA, 'user', `/v1/users/${userA}/usage`)).json()) as {
+  const usage = (await (await rig.platform.call(userA, 'user', `/v1/users/${userA}/usage`)).json()) as {
     containers: { inUse: number; held: number };
   };
   expect(usage.containers).toMatchObject({ inUse: 1, held: 0 });
@@ -364,9 +351,9 @@ test('an operation under way is listed with its state and cancelled from the ope
 });
 
 test('no page has a serious or critical axe-core violation, and none scrolls sideways at 390 px', async () => {
-  const context = await newContext(browser, LAPTOP);
+  const context = await newContext(rig.browser, LAPTOP);
   const page = await context.newPage();
-  await signInLocal(page, platform.url, operator, 'operator', '/nodes');
+  await signInLocal(page, rig.platform.url, operator, 'operator', '/nodes');
   const pages: [string, string][] = [
     ['/nodes', 'main h2'],
     ['/nodes?node=node1', '#daemon-heading'],
@@ -386,7 +373,7 @@ test('no page has a serious or critical axe-core violation, and none scrolls sid
   for (const viewport of [LAPTOP, PHONE]) {
     await page.setViewportSize(viewport);
     for (const [path, ready] of pages) {
-      await page.goto(platform.url + path);
+      await page.goto(rig.platform.url + path);
       await page.locator(ready).first().waitFor({ timeout: 30_000 });
       const violations = await seriousViolations(page);
       if (violations.length) found[`${path} @${viewport.width}`] = violations;

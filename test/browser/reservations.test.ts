@@ -5,48 +5,30 @@
  * cancel; day and week views, and the phone layout. Books tomorrow (UTC), no containers.
  */
 import { randomBytes } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startPortalPlatform, until, type PortalPlatform } from './support/platform';
-import {
-  LAPTOP,
-  PHONE,
-  horizontalOverflow,
-  launchChromium,
-  newContext,
-  screenshot,
-  seriousViolations,
-  signInLocal,
-  watchErrors,
-} from './support/browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { until } from './support/platform';
+import { setUpBrowserPlatform } from './support/browser-platform';
+import { LAPTOP, PHONE, newContext, screenshot, signInLocal, watchErrors } from './support/browser';
+import { horizontalOverflow, seriousViolations } from './support/page-checks';
 import { focused } from './support/keyboard';
 
 jest.setTimeout(240_000);
 
-let platform: PortalPlatform;
-let browser: Browser;
 const eve = `eve-${randomBytes(3).toString('hex')}`;
 const fay = `fay-${randomBytes(3).toString('hex')}`;
 const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
 const at = (hhmm: string) => `${tomorrow}T${hhmm}:00.000Z`;
 
-beforeAll(async () => {
-  platform = await startPortalPlatform({
-    name: 'portal-reservations',
-    range: '10.64.99.190-10.64.99.194',
-    secondaryRange: '172.10.0.190-172.10.0.194',
-    nodes: ['node1', 'node2'],
-  });
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-}, 120_000);
+const rig = setUpBrowserPlatform({
+  name: 'portal-reservations',
+  range: '10.64.99.190-10.64.99.194',
+  secondaryRange: '172.10.0.190-172.10.0.194',
+  nodes: ['node1', 'node2'],
+});
 
 async function openDay(context: BrowserContext, user: string): Promise<Page> {
   const page = await context.newPage();
-  await signInLocal(page, platform.url, user, 'user', `/reservations?view=day&date=${tomorrow}`);
+  await signInLocal(page, rig.platform.url, user, 'user', `/reservations?view=day&date=${tomorrow}`);
   await page.getByRole('grid').waitFor();
   return page;
 }
@@ -57,12 +39,12 @@ const slot = (page: Page, node: string, from: string, to: string) =>
 async function reservationsOf(
   user: string,
 ): Promise<{ id: string; start: string; end: string; state: string }[]> {
-  const res = await platform.call(user, 'user', `/v1/reservations?from=${at('00:00')}`);
+  const res = await rig.platform.call(user, 'user', `/v1/reservations?from=${at('00:00')}`);
   return ((await res.json()) as { items: { id: string; start: string; end: string; state: string }[] }).items;
 }
 
 test('book a free slot, be refused an overlapping one with the reservation in the way, extend, cancel', async () => {
-  const eveContext = await newContext(browser, LAPTOP);
+  const eveContext = await newContext(rig.browser, LAPTOP);
   const page = await openDay(eveContext, eve);
   const errors = watchErrors(page);
 
@@ -90,7 +72,7 @@ test('book a free slot, be refused an overlapping one with the reservation in th
   await screenshot(page, 'reservations-day');
 
   // Another user sees the slot booked (not whose), and an overlapping booking is refused with it named.
-  const fayContext = await newContext(browser, LAPTOP);
+  const fayContext = await newContext(rig.browser, LAPTOP);
   const fayPage = await openDay(fayContext, fay);
   const fayErrors = watchErrors(fayPage);
   const theirs = fayPage.locator(`.cal-bar[data-reservation="${mine!.id}"]`);

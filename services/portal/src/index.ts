@@ -4,8 +4,7 @@ export {
   embeddedPortalConfig,
   portalConfigShape,
   standalonePortalConfig,
-  type PortalConfig,
   type PortalEnv,
-  type SignIn,
 } from './server/portal-config';
+export type { PortalConfig, SignIn } from './server/portal-config-types';
 export { contentSecurityPolicy } from './server/content-security-policy';

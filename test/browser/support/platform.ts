@@ -7,7 +7,7 @@ import { embeddedConfigSchema } from '../../../services/embedded/src/config';
 import { startEmbedded, type EmbeddedPlatform } from '../../../services/embedded/src/start-embedded';
 import { createNodeAgent, dockerFromHost, type NodeAgent } from '../../../services/node-agent/src';
 import { NodeDocker } from '../../../services/provisioning/src/docker/node-docker';
-import { rigEndpoint, testPlatform } from '../../../services/provisioning/test/rig-nodes';
+import { rigEndpoint, testPlatform } from '@testbed/test-support/fixtures/provisioning';
 import { freshPostgresDatabase, repoRoot, rigEnv } from '../../support/rig';
 
 export interface PortalPlatform {

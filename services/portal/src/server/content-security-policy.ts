@@ -1,4 +1,4 @@
-import type { PortalConfig } from './portal-config';
+import type { PortalConfig } from './portal-config-types';
 
 const originOf = (url: string): string | undefined => {
   try {

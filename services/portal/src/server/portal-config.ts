@@ -1,30 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { findUp, type Role } from '@testbed/kit';
-
-/** How the portal in the browser signs a person in; served as `/portal-config.json`. */
-export type SignIn =
-  /** The embedded default: `POST /v1/auth/local-token` issues a token of the local key for a user name. */
-  | { method: 'local'; tokenPath: string; roles: readonly Role[] }
-  /** OpenID Connect, authorization code with PKCE (S256), against the issuer the services trust. */
-  | {
-      method: 'oidc';
-      issuer: string;
-      clientId: string;
-      scope: string;
-      /** RFC 8707 resource indicator: the audience the access token is for. */
-      resource?: string;
-      /** Default: the portal's origin + /auth/callback. */
-      redirectUri?: string;
-    }
-  /** Nobody can sign in with this configuration; the detail says what to set. */
-  | { method: 'unavailable'; detail: string };
-
-export interface PortalConfig {
-  /** Origin of the REST API when it is not the portal's own (empty: same origin). */
-  apiBase: string;
-  signIn: SignIn;
-}
+import type { PortalConfig, SignIn } from './portal-config-types';
 
 const optionalUrl = z
   .string()

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { contentSecurityPolicy } from './content-security-policy';
-import type { PortalConfig } from './portal-config';
+import type { PortalConfig } from './portal-config-types';
 
 export interface PortalRouterOptions {
   /** The built portal: index.html and assets/ (npm run build:portal). */

@@ -16,6 +16,9 @@ import {
   type UserRecord,
 } from '../store/user-store';
 import { defaultLimits, transaction, type QuotaContext } from './context';
+import type { LimitUse, UsageView } from './usage-view';
+
+export type { LimitUse, UsageView };
 
 export interface QuotaView extends Limits {
   user: string;
@@ -62,24 +65,6 @@ export async function setQuota(
     const created = !(await findUser(tx, name));
     return { quota: quotaView(ctx, await saveOverrides(tx, name, overrides)), created };
   });
-}
-
-export interface LimitUse {
-  limit: number;
-  /** Taken by running containers. */
-  inUse: number;
-  /** Promised to admissions whose containers have not started yet. */
-  held: number;
-  available: number;
-}
-
-export interface UsageView {
-  user: string;
-  containers: LimitUse;
-  cpuMillis: LimitUse;
-  memoryBytes: LimitUse;
-  addresses: LimitUse;
-  reservations: { limit: number; active: number; upcoming: number };
 }
 
 export async function getUsage(ctx: QuotaContext, name: string): Promise<UsageView> {

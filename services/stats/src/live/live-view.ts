@@ -5,28 +5,9 @@ import { cpuShareOfLimit, deriveSample, shareOfLimit, type CounterState } from '
 import type { StatsMetrics } from '../metrics';
 import { seriesId } from '../store/series-store';
 import type { SeriesDirectory } from '../use-cases/series-directory';
+import type { LiveSample } from './live-sample';
 
-/** The newest sample of one container, as the live stream and the overview show it. */
-export interface LiveSample {
-  t: string;
-  /** The platform's container id; Docker's id for a container the platform did not make. */
-  containerId: string;
-  dockerId: string;
-  name: string;
-  node: string;
-  owner?: string;
-  cpuPercent: number | null;
-  cpuLimitMillis?: number;
-  cpuPercentOfLimit?: number;
-  memoryBytes: number;
-  memoryLimitBytes?: number;
-  memoryPercentOfLimit?: number;
-  rxBytes: number;
-  txBytes: number;
-  rxBytesPerSecond: number | null;
-  txBytesPerSecond: number | null;
-  pids: number;
-}
+export type { LiveSample };
 
 export type LiveEvent =
   | { type: 'samples'; node: string; t: string; intervalMs: number; items: LiveSample[] }

@@ -19,6 +19,10 @@ import type {
   User,
   LiveSample,
 } from './types';
+import type { ContainerRequest } from '@testbed/provisioning/src/use-cases/container-input';
+
+/** The body of POST /v1/containers, as provisioning declares it (type only). */
+export type CreateContainerBody = ContainerRequest;
 
 /** The REST API as the portal uses it: shared/API.md plus the extensions the README lists. */
 
@@ -50,17 +54,6 @@ export const removeContainer = async (id: string, force: boolean) => {
 export const changeLimits = async (id: string, body: { cpuMillis?: number; memoryBytes?: number }) =>
   (await call<Container>('PATCH', `/v1/containers/${seg(id)}`, { body, waitSeconds: 30 })).body;
 
-export interface CreateContainerBody {
-  node: string;
-  name: string;
-  image: string;
-  ip?: string;
-  cpuMillis?: number;
-  memoryBytes?: number;
-  sshPublicKeys?: string[];
-  secondary?: { pool?: string; network?: string };
-  command?: string[];
-}
 export const createContainer = (body: CreateContainerBody, idempotencyKey = newIdempotencyKey()) =>
   call<Operation>('POST', '/v1/containers', { body, waitSeconds: 60, idempotencyKey });
 
@@ -97,13 +90,15 @@ export interface BatchBody {
 }
 export const createBatch = (body: BatchBody, idempotencyKey = newIdempotencyKey()) =>
   call<Operation>('POST', '/v1/batches', { body, idempotencyKey });
+/** Removing a batch is an operation (`batch.remove`): answered once it ended within the wait, else running. */
 export const removeBatch = async (id: string) =>
-  (
-    await call<{ removed: number; errors: { containerId: string; error: string }[] }>(
-      'DELETE',
-      `/v1/batches/${seg(id)}`,
-    )
-  ).body;
+  (await call<Operation>('DELETE', `/v1/batches/${seg(id)}`, { waitSeconds: 60 })).body;
+
+/** What a finished `batch.remove` operation counts. */
+export interface BatchRemoval {
+  removed: number;
+  errors: { containerId: string; error: string }[];
+}
 export const getOperation = (id: string) => get<Operation>(`/v1/operations/${seg(id)}`);
 /** The API pages operations by id, not time: every page is read (bounded) and sorted here, newest first. */
 export const listOperations = async (filter: { state?: string; owner?: string } = {}) =>

@@ -1,6 +1,9 @@
 /** The REST API's answers as the portal reads them (shared/API.md and the services' schemas). */
 
-export type Role = 'user' | 'operator' | 'service';
+import type { LiveSample } from '@testbed/stats/src/live/live-sample';
+
+// The roles and `/portal-config.json` are stated once, beside the server code that serves them.
+export type { PortalConfig, Role, SignIn } from '../../server/portal-config-types';
 
 export interface Page<T> {
   items: T[];
@@ -148,42 +151,11 @@ export interface Quota {
   overridden: string[];
 }
 
-export interface LimitUse {
-  limit: number;
-  inUse: number;
-  held: number;
-  available: number;
-}
+/** Quota's answer shapes, imported as quota declares them (type only: nothing of quota is bundled). */
+export type { LimitUse, UsageView as Usage } from '@testbed/quota/src/use-cases/usage-view';
 
-export interface Usage {
-  user: string;
-  containers: LimitUse;
-  cpuMillis: LimitUse;
-  memoryBytes: LimitUse;
-  addresses: LimitUse;
-  reservations: { limit: number; active: number; upcoming: number };
-}
-
-/** The newest sample of one container (the stats service's live stream and overview). */
-export interface LiveSample {
-  t: string;
-  containerId: string;
-  dockerId: string;
-  name: string;
-  node: string;
-  owner?: string;
-  cpuPercent: number | null;
-  cpuLimitMillis?: number;
-  cpuPercentOfLimit?: number;
-  memoryBytes: number;
-  memoryLimitBytes?: number;
-  memoryPercentOfLimit?: number;
-  rxBytes: number;
-  txBytes: number;
-  rxBytesPerSecond: number | null;
-  txBytesPerSecond: number | null;
-  pids: number;
-}
+/** The newest sample of one container, as the stats service declares it (type only). */
+export type { LiveSample };
 
 export interface SamplesEvent {
   node: string;
@@ -247,22 +219,4 @@ export interface InterfaceAnswer {
   ip: string;
   mac: string | null;
   network: string;
-}
-
-/** What `/portal-config.json` says (services/portal/src/server/portal-config.ts). */
-export type SignIn =
-  | { method: 'local'; tokenPath: string; roles: Role[] }
-  | {
-      method: 'oidc';
-      issuer: string;
-      clientId: string;
-      scope: string;
-      resource?: string;
-      redirectUri?: string;
-    }
-  | { method: 'unavailable'; detail: string };
-
-export interface PortalConfig {
-  apiBase: string;
-  signIn: SignIn;
 }

@@ -1,12 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { containerHistory } from '../api/endpoints';
-import type { ContainerHistory } from '../api/types';
+import type { ContainerHistory, ContainerHistoryPoint } from '../api/types';
 import { Chart, timeAxis } from '../charts/chart-setup';
 import { bytes, clock, day, percent } from '../format';
-import { ChoiceGroup } from '../ui/fields';
+import { RadioGroup } from '../ui/fields';
 import { useLoad } from '../ui/hooks';
-import { ProblemBox } from '../ui/problem-box';
-import { Loading } from '../ui/bits';
+import { LoadStatus } from '../ui/load-status';
 
 const RANGES = [
   { value: '1h', label: '1 hour', ms: 3600_000 },
@@ -32,16 +31,14 @@ export function HistoryPanel({ containerId, name }: { containerId: string; name:
   return (
     <section class="history" aria-labelledby={`history-${containerId}`}>
       <h2 id={`history-${containerId}`}>History of {name}</h2>
-      <ChoiceGroup
+      <RadioGroup
         name={`history-range-${containerId}`}
         legend="Range"
-        type="radio"
         options={RANGES.map((r) => ({ value: r.value, label: r.label }))}
-        selected={[range]}
-        onToggle={(v, on) => on && setRange(v as typeof range)}
+        value={range}
+        onValue={setRange}
       />
-      <ProblemBox problem={history.problem} />
-      {history.loading && !h ? <Loading what="the history" /> : null}
+      <LoadStatus loaded={history} what="the history" />
       {h ? (
         <>
           <p class="muted small-text" data-testid="history-summary">
@@ -64,22 +61,73 @@ function stepText(s: number): string {
   return s < 60 ? `${s} s` : s < 3600 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
+type Point = ContainerHistoryPoint;
+
+/** What the panel shows of one figure: its line pair (average, peak), its limit and its shares of it. */
+interface Figure {
+  name: string;
+  caption: string;
+  /** The datasets' names: `${series} (average)`, `${series} (peak)`. */
+  series: string;
+  color: string;
+  average: (p: Point) => number | null;
+  peak: (p: Point) => number | null;
+  /** The limit in the figure's own unit (CPU: % of a core), drawn as a dashed line; null without one. */
+  limit: (h: ContainerHistory) => number | null;
+  /** A value as a percentage of the limit; null without one. */
+  ofLimit: (v: number, h: ContainerHistory) => number | null;
+  format: (v: number | null) => string;
+  axis: (v: number) => string;
+}
+
+const FIGURES: Figure[] = [
+  {
+    name: 'CPU',
+    caption: 'CPU (100 % = one core)',
+    series: 'CPU %',
+    color: '#1f5fa8',
+    average: (p) => p.cpuPercent,
+    peak: (p) => p.cpuPercentMax,
+    limit: (h) => (h.cpuLimitMillis ? h.cpuLimitMillis / 10 : null),
+    ofLimit: (v, h) => (h.cpuLimitMillis ? (v * 1000) / h.cpuLimitMillis : null),
+    format: (v) => percent(v),
+    axis: (v) => `${v} %`,
+  },
+  {
+    name: 'Memory',
+    caption: 'Memory',
+    series: 'Memory',
+    color: '#2c7a3f',
+    average: (p) => p.memoryBytes,
+    peak: (p) => p.memoryBytesMax,
+    limit: (h) => h.memoryLimitBytes || null,
+    ofLimit: (v, h) => (h.memoryLimitBytes ? (v / h.memoryLimitBytes) * 100 : null),
+    format: (v) => bytes(v),
+    axis: (v) => bytes(v, 0),
+  },
+];
+
 function summary(values: (number | null | undefined)[]): { avg: number | null; max: number | null } {
   const v = values.filter((x): x is number => typeof x === 'number');
   if (v.length === 0) return { avg: null, max: null };
   return { avg: v.reduce((a, b) => a + b, 0) / v.length, max: Math.max(...v) };
 }
 
+/** A figure's average over the range, and its peak (the peaks' highest, else the averages' highest). */
+function figureSummary(f: Figure, h: ContainerHistory): { avg: number | null; peak: number | null } {
+  const avg = summary(h.points.map(f.average));
+  return { avg: avg.avg, peak: summary(h.points.map(f.peak)).max ?? avg.max };
+}
+
 function HistoryCharts({ h, span }: { h: ContainerHistory; span: number }) {
-  const cpuRef = useRef<HTMLCanvasElement>(null);
-  const memRef = useRef<HTMLCanvasElement>(null);
+  const canvases = useRef<(HTMLCanvasElement | null)[]>([]);
   const charts = useRef<Chart[]>([]);
   const fmt = span > 36 * 3600_000 ? (t: number) => `${day(t)} ${clock(t)}` : (t: number) => clock(t);
   useEffect(() => {
     const xs = h.points.map((p) => new Date(p.t).getTime());
     const min = Date.now() - span;
     const max = Date.now();
-    const line = (label: string, ys: (number | null | undefined)[], color: string, dashed = false) => ({
+    const line = (label: string, ys: (number | null)[], color: string, dashed = false) => ({
       label,
       data: xs.map((x, i) => ({ x, y: ys[i] ?? null })),
       borderColor: color,
@@ -100,35 +148,15 @@ function HistoryCharts({ h, span }: { h: ContainerHistory; span: number }) {
       borderDash: [6, 4],
       pointRadius: 0,
     });
-    const cpuSets = [
-      line(
-        'CPU % (average)',
-        h.points.map((p) => p.cpuPercent),
-        '#1f5fa8',
-      ),
-      line(
-        'CPU % (peak)',
-        h.points.map((p) => p.cpuPercentMax),
-        '#1f5fa8',
-        true,
-      ),
-      ...(h.cpuLimitMillis ? [limitLine('CPU limit', h.cpuLimitMillis / 10)] : []),
-    ];
-    const memSets = [
-      line(
-        'Memory (average)',
-        h.points.map((p) => p.memoryBytes),
-        '#2c7a3f',
-      ),
-      line(
-        'Memory (peak)',
-        h.points.map((p) => p.memoryBytesMax),
-        '#2c7a3f',
-        true,
-      ),
-      ...(h.memoryLimitBytes ? [limitLine('Memory limit', h.memoryLimitBytes)] : []),
-    ];
-    const common = (yFormat: (v: number) => string) => ({
+    const datasets = (f: Figure) => {
+      const limit = f.limit(h);
+      return [
+        line(`${f.series} (average)`, h.points.map(f.average), f.color),
+        line(`${f.series} (peak)`, h.points.map(f.peak), f.color, true),
+        ...(limit !== null ? [limitLine(`${f.name} limit`, limit)] : []),
+      ];
+    };
+    const options = (f: Figure) => ({
       responsive: true,
       maintainAspectRatio: false,
       parsing: false as const,
@@ -136,34 +164,30 @@ function HistoryCharts({ h, span }: { h: ContainerHistory; span: number }) {
       interaction: { mode: 'nearest' as const, intersect: false },
       scales: {
         x: timeAxis(fmt, min, max),
-        y: { beginAtZero: true, ticks: { callback: (v: string | number) => yFormat(Number(v)) } },
+        y: { beginAtZero: true, ticks: { callback: (v: string | number) => f.axis(Number(v)) } },
       },
       plugins: { legend: { position: 'bottom' as const } },
     });
     charts.current.forEach((c) => c.destroy());
-    charts.current = [
-      new Chart(cpuRef.current!, {
-        type: 'line',
-        data: { datasets: cpuSets },
-        options: common((v) => `${v} %`),
-      }),
-      new Chart(memRef.current!, {
-        type: 'line',
-        data: { datasets: memSets },
-        options: common((v) => bytes(v, 0)),
-      }),
-    ];
+    charts.current = FIGURES.map(
+      (f, i) =>
+        new Chart(canvases.current[i]!, {
+          type: 'line',
+          data: { datasets: datasets(f) },
+          options: options(f),
+        }),
+    );
     return () => charts.current.forEach((c) => c.destroy());
   }, [h]);
 
-  const cpu = summary(h.points.map((p) => p.cpuPercent));
-  const cpuPeak = summary(h.points.map((p) => p.cpuPercentMax));
-  const mem = summary(h.points.map((p) => p.memoryBytes));
-  const memPeak = summary(h.points.map((p) => p.memoryBytesMax));
-  const cpuShare = (v: number | null) =>
-    v !== null && h.cpuLimitMillis ? percent((v * 1000) / h.cpuLimitMillis) : '–';
-  const memShare = (v: number | null) =>
-    v !== null && h.memoryLimitBytes ? percent((v / h.memoryLimitBytes) * 100) : '–';
+  const figures = FIGURES.map((f) => {
+    const { avg, peak } = figureSummary(f, h);
+    const share = (v: number | null) => {
+      const p = v === null ? null : f.ofLimit(v, h);
+      return p === null ? '–' : percent(p);
+    };
+    return { f, avg, peak, share };
+  });
   return (
     <>
       <table class="data compact stack">
@@ -178,43 +202,32 @@ function HistoryCharts({ h, span }: { h: ContainerHistory; span: number }) {
           </tr>
         </thead>
         <tbody>
-          <tr>
-            <th scope="row">CPU</th>
-            <td data-label="Average">{percent(cpu.avg)}</td>
-            <td data-label="Peak">{percent(cpuPeak.max ?? cpu.max)}</td>
-            <td data-label="Average of its limit">{cpuShare(cpu.avg)}</td>
-            <td data-label="Peak of its limit">{cpuShare(cpuPeak.max ?? cpu.max)}</td>
-          </tr>
-          <tr>
-            <th scope="row">Memory</th>
-            <td data-label="Average">{bytes(mem.avg)}</td>
-            <td data-label="Peak">{bytes(memPeak.max ?? mem.max)}</td>
-            <td data-label="Average of its limit">{memShare(mem.avg)}</td>
-            <td data-label="Peak of its limit">{memShare(memPeak.max ?? mem.max)}</td>
-          </tr>
+          {figures.map(({ f, avg, peak, share }) => (
+            <tr key={f.name}>
+              <th scope="row">{f.name}</th>
+              <td data-label="Average">{f.format(avg)}</td>
+              <td data-label="Peak">{f.format(peak)}</td>
+              <td data-label="Average of its limit">{share(avg)}</td>
+              <td data-label="Peak of its limit">{share(peak)}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
       <div class="chart-pair">
-        <figure class="chart-box">
-          <figcaption>CPU (100 % = one core)</figcaption>
-          <div class="chart-canvas">
-            <canvas
-              ref={cpuRef}
-              role="img"
-              aria-label={`CPU of ${h.name}: average ${percent(cpu.avg)}, peak ${percent(cpuPeak.max ?? cpu.max)}`}
-            />
-          </div>
-        </figure>
-        <figure class="chart-box">
-          <figcaption>Memory</figcaption>
-          <div class="chart-canvas">
-            <canvas
-              ref={memRef}
-              role="img"
-              aria-label={`Memory of ${h.name}: average ${bytes(mem.avg)}, peak ${bytes(memPeak.max ?? mem.max)}`}
-            />
-          </div>
-        </figure>
+        {figures.map(({ f, avg, peak }, i) => (
+          <figure key={f.name} class="chart-box">
+            <figcaption>{f.caption}</figcaption>
+            <div class="chart-canvas">
+              <canvas
+                ref={(el) => {
+                  canvases.current[i] = el;
+                }}
+                role="img"
+                aria-label={`${f.name} of ${h.name}: average ${f.format(avg)}, peak ${f.format(peak)}`}
+              />
+            </div>
+          </figure>
+        ))}
       </div>
     </>
   );

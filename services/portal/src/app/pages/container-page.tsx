@@ -7,20 +7,20 @@ import {
   listNetworks,
   listNodes,
   moveInterface,
-  suggestAddresses,
 } from '../api/endpoints';
-import { problemOf, type ApiProblem } from '../api/client';
 import type { Container, NodeInfo } from '../api/types';
 import { bytes, cpuMillis, when } from '../format';
 import { navigate } from '../router';
-import { CopyButton, Link, Loading, StateBadge } from '../ui/bits';
+import { useAddressSuggestion } from '../ui/address-suggestion';
+import { CopyButton, Link, StateBadge, StatusLine, SubmitButton } from '../ui/bits';
 import { ContainerActions } from '../ui/container-actions';
+import { LimitFields, bytesToMib, mibToBytes, type LimitValues } from '../ui/container-fields';
+import { DataTable } from '../ui/data-table';
 import { SelectField, TextField } from '../ui/fields';
 import { useAction, useLoad } from '../ui/hooks';
+import { LoadStatus } from '../ui/load-status';
 import { ProblemBox, fieldError } from '../ui/problem-box';
 import { HistoryPanel } from '../monitor/history-panel';
-
-const MiB = 1024 * 1024;
 
 /** One container: its facts, actions, ssh command, second interface (attach, move, detach), limits, history. */
 export function ContainerPage({ id }: { id: string }) {
@@ -41,8 +41,7 @@ export function ContainerPage({ id }: { id: string }) {
     return (
       <section>
         <h1 tabIndex={-1}>Container</h1>
-        {c.loading ? <Loading what="the container" /> : null}
-        <ProblemBox problem={c.problem} />
+        <LoadStatus loaded={c} what="the container" />
       </section>
     );
   const k = c.data;
@@ -116,58 +115,45 @@ function Interfaces({
   return (
     <section aria-labelledby="ifaces-heading">
       <h2 id="ifaces-heading">Interfaces</h2>
-      <div class="table-wrap">
-        <table class="data stack" aria-labelledby="ifaces-heading">
-          <thead>
-            <tr>
-              <th scope="col">Interface</th>
-              <th scope="col">Pool</th>
-              <th scope="col">Address</th>
-              <th scope="col">MAC</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {c.interfaces.map((i) => (
-              <tr key={i.name} data-interface={i.name}>
-                <td data-label="Interface">{i.name}</td>
-                <td data-label="Pool">{i.pool}</td>
-                <td data-label="Address">
-                  <code>{i.ip}</code>
-                </td>
-                <td data-label="MAC">{i.mac ?? '–'}</td>
-                <td data-label="Actions">
-                  {i.name === 'eth1' ? (
-                    <div class="row-actions">
-                      <button
-                        type="button"
-                        class="small"
-                        aria-expanded={moving ? 'true' : 'false'}
-                        onClick={() => setMoving(!moving)}
-                      >
-                        Move eth1
-                      </button>
-                      <button
-                        type="button"
-                        class="small danger"
-                        disabled={action.busy}
-                        onClick={() => void detach()}
-                      >
-                        {action.busy ? 'Detaching…' : 'Detach eth1'}
-                      </button>
-                    </div>
-                  ) : (
-                    <span class="muted">the container’s address</span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <p role="status" class="said">
-        {said}
-      </p>
+      <DataTable
+        labelledBy="ifaces-heading"
+        items={c.interfaces}
+        rowKey={(i) => i.name}
+        rowData={(i) => ({ 'data-interface': i.name })}
+        columns={[
+          { label: 'Interface', cell: (i) => i.name },
+          { label: 'Pool', cell: (i) => i.pool },
+          { label: 'Address', cell: (i) => <code>{i.ip}</code> },
+          { label: 'MAC', cell: (i) => i.mac ?? '–' },
+          {
+            label: 'Actions',
+            cell: (i) =>
+              i.name === 'eth1' ? (
+                <div class="row-actions">
+                  <button
+                    type="button"
+                    class="small"
+                    aria-expanded={moving ? 'true' : 'false'}
+                    onClick={() => setMoving(!moving)}
+                  >
+                    Move eth1
+                  </button>
+                  <button
+                    type="button"
+                    class="small danger"
+                    disabled={action.busy}
+                    onClick={() => void detach()}
+                  >
+                    {action.busy ? 'Detaching…' : 'Detach eth1'}
+                  </button>
+                </div>
+              ) : (
+                <span class="muted">the container’s address</span>
+              ),
+          },
+        ]}
+      />
+      <StatusLine text={said} />
       <ProblemBox problem={action.problem} />
       {eth1 && moving && node ? (
         <MoveForm
@@ -232,9 +218,9 @@ function AttachForm({
       />
       <ProblemBox problem={problem} shownFields={['pool', 'network']} />
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Attaching…' : 'Attach eth1'}
-        </button>
+        <SubmitButton class="primary" busy={busy} busyLabel="Attaching…">
+          Attach eth1
+        </SubmitButton>
       </div>
     </form>
   );
@@ -254,18 +240,11 @@ function MoveForm({
   const pools = [...new Set([node.experimentPool, node.secondaryPool, current])];
   const [pool, setPool] = useState(node.experimentPool);
   const [ip, setIp] = useState('');
-  const [suggested, setSuggested] = useState<string | null>(null);
-  const [suggestProblem, setSuggestProblem] = useState<ApiProblem | null>(null);
+  const suggestion = useAddressSuggestion();
   const { busy, problem, run } = useAction();
   const suggest = async () => {
-    setSuggestProblem(null);
-    try {
-      const [next] = await suggestAddresses(pool, 1);
-      setSuggested(next ?? null);
-      setIp(next ?? '');
-    } catch (err) {
-      setSuggestProblem(problemOf(err));
-    }
+    const next = await suggestion.suggest(pool, 1);
+    if (next) setIp(next[0] ?? '');
   };
   useEffect(() => void suggest(), [pool]);
   const submit = async (e: Event) => {
@@ -274,6 +253,7 @@ function MoveForm({
     if (answer) onMoved('ip' in answer.body ? answer.body.ip : ip.trim());
     else void suggest();
   };
+  const suggested = suggestion.block?.[0];
   return (
     <form class="form inline-form" onSubmit={submit} noValidate>
       <h3>Move eth1</h3>
@@ -298,12 +278,12 @@ function MoveForm({
         hint={suggested ? `${suggested} is free in ${pool} (ipam’s suggestion).` : undefined}
         error={fieldError(problem, 'ip')}
       />
-      <ProblemBox problem={suggestProblem} />
+      <ProblemBox problem={suggestion.problem} />
       <ProblemBox problem={problem} shownFields={['ip', 'pool']} />
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy || !ip.trim()}>
-          {busy ? 'Moving…' : 'Move eth1 to this address'}
-        </button>
+        <SubmitButton class="primary" busy={busy} busyLabel="Moving…" disabled={!ip.trim()}>
+          Move eth1 to this address
+        </SubmitButton>
         <button type="button" onClick={() => void suggest()}>
           Suggest again
         </button>
@@ -313,14 +293,16 @@ function MoveForm({
 }
 
 function Limits({ c, onChanged }: { c: Container; onChanged: (c: Container) => void }) {
-  const [cpu, setCpu] = useState(String(c.cpuMillis));
-  const [memory, setMemory] = useState(String(Math.round(c.memoryBytes / MiB)));
+  const [limits, setLimits] = useState<LimitValues>({
+    cpu: String(c.cpuMillis),
+    memory: String(bytesToMib(c.memoryBytes)),
+  });
   const { busy, problem, run } = useAction();
   const [said, setSaid] = useState('');
   const submit = async (e: Event) => {
     e.preventDefault();
     const updated = await run(() =>
-      changeLimits(c.id, { cpuMillis: Number(cpu), memoryBytes: Math.round(Number(memory) * MiB) }),
+      changeLimits(c.id, { cpuMillis: Number(limits.cpu), memoryBytes: mibToBytes(limits.memory) }),
     );
     if (updated) {
       setSaid(`Limits now ${cpuMillis(updated.cpuMillis)} and ${bytes(updated.memoryBytes)}.`);
@@ -330,34 +312,13 @@ function Limits({ c, onChanged }: { c: Container; onChanged: (c: Container) => v
   return (
     <form class="form inline-form" onSubmit={submit} noValidate aria-labelledby="limits-heading">
       <h2 id="limits-heading">Limits</h2>
-      <div class="field-row">
-        <TextField
-          id="limit-cpu"
-          label="CPU (millicores)"
-          type="number"
-          min={10}
-          value={cpu}
-          onValue={setCpu}
-          error={fieldError(problem, 'cpuMillis')}
-        />
-        <TextField
-          id="limit-memory"
-          label="Memory (MiB)"
-          type="number"
-          min={6}
-          value={memory}
-          onValue={setMemory}
-          error={fieldError(problem, 'memoryBytes')}
-        />
-      </div>
+      <LimitFields idPrefix="limit" value={limits} onValue={setLimits} problem={problem} />
       <ProblemBox problem={problem} shownFields={['cpuMillis', 'memoryBytes']} />
-      <p role="status" class="said">
-        {said}
-      </p>
+      <StatusLine text={said} />
       <div class="actions">
-        <button type="submit" disabled={busy}>
-          {busy ? 'Changing…' : 'Change limits'}
-        </button>
+        <SubmitButton busy={busy} busyLabel="Changing…">
+          Change limits
+        </SubmitButton>
       </div>
     </form>
   );

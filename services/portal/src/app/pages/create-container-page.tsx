@@ -1,21 +1,23 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import {
-  createContainer,
-  listNodes,
-  nodeImages,
-  suggestAddresses,
-  type CreateContainerBody,
-} from '../api/endpoints';
-import { problemOf, type ApiProblem } from '../api/client';
+import { createContainer, listNodes, nodeImages, type CreateContainerBody } from '../api/endpoints';
 import type { NodeInfo, Operation } from '../api/types';
 import { navigate, type Route } from '../router';
-import { Link, Loading, StateBadge } from '../ui/bits';
-import { ChoiceGroup, SelectField, TextAreaField, TextField } from '../ui/fields';
-import { useLoad } from '../ui/hooks';
+import { useAddressSuggestion } from '../ui/address-suggestion';
+import { Link, StateBadge, SubmitButton } from '../ui/bits';
+import {
+  LimitFields,
+  SshKeysField,
+  SuggestedAddressField,
+  filledLimits,
+  keyLines,
+  type LimitValues,
+} from '../ui/container-fields';
+import { CheckboxGroup, SelectField, TextField } from '../ui/fields';
+import { useAction, useLoad } from '../ui/hooks';
+import { LoadStatus } from '../ui/load-status';
 import { followOperation, operationError } from '../ui/operation-wait';
 import { ProblemBox, fieldError } from '../ui/problem-box';
 
-const MiB = 1024 * 1024;
 const FIELDS = [
   'node',
   'name',
@@ -35,16 +37,13 @@ export function CreateContainerPage({ route }: { route: Route }) {
   const [name, setName] = useState('');
   const [image, setImage] = useState('testbed/debian-ssh');
   const [ip, setIp] = useState('');
-  const [suggested, setSuggested] = useState<string | null>(null);
-  const [suggestProblem, setSuggestProblem] = useState<ApiProblem | null>(null);
-  const [cpu, setCpu] = useState('');
-  const [memory, setMemory] = useState('');
+  const suggestion = useAddressSuggestion();
+  const [limits, setLimits] = useState<LimitValues>({ cpu: '', memory: '' });
   const [keys, setKeys] = useState('');
   const [command, setCommand] = useState('');
   const [secondary, setSecondary] = useState(false);
-  const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [op, setOp] = useState<Operation | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, problem, run } = useAction();
 
   const nodeInfo: NodeInfo | undefined = useMemo(
     () => nodes.data?.find((n) => n.name === node),
@@ -58,15 +57,8 @@ export function CreateContainerPage({ route }: { route: Route }) {
 
   const suggest = async () => {
     if (!nodeInfo) return;
-    setSuggestProblem(null);
-    try {
-      const [next] = await suggestAddresses(nodeInfo.experimentPool, 1);
-      setSuggested(next ?? null);
-      if (next) setIp(next);
-    } catch (err) {
-      setSuggested(null);
-      setSuggestProblem(problemOf(err));
-    }
+    const next = (await suggestion.suggest(nodeInfo.experimentPool, 1))?.[0];
+    if (next) setIp(next);
   };
   useEffect(() => {
     void suggest();
@@ -74,23 +66,17 @@ export function CreateContainerPage({ route }: { route: Route }) {
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setProblem(null);
-    setBusy(true);
     const body: CreateContainerBody = {
       node,
       name: name.trim(),
       image: image.trim(),
       ...(ip.trim() ? { ip: ip.trim() } : {}),
-      ...(cpu.trim() ? { cpuMillis: Number(cpu) } : {}),
-      ...(memory.trim() ? { memoryBytes: Math.round(Number(memory) * MiB) } : {}),
-      sshPublicKeys: keys
-        .split('\n')
-        .map((k) => k.trim())
-        .filter(Boolean),
+      ...filledLimits(limits),
+      sshPublicKeys: keyLines(keys),
       ...(secondary ? { secondary: { pool: nodeInfo?.secondaryPool ?? 'secondary' } } : {}),
       ...(command.trim() ? { command: ['sh', '-c', command.trim()] } : {}),
     };
-    try {
+    await run(async () => {
       const answer = await createContainer(body);
       const done = await followOperation(answer.body, setOp);
       const item = done.items[0];
@@ -99,13 +85,10 @@ export function CreateContainerPage({ route }: { route: Route }) {
         return;
       }
       if (done.state === 'failed' || done.state === 'cancelled') void suggest();
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
+  const suggested = suggestion.block?.[0];
   return (
     <section>
       <h1 tabIndex={-1}>New container</h1>
@@ -113,8 +96,7 @@ export function CreateContainerPage({ route }: { route: Route }) {
         One container on the node of your choice, with a routable address you can ssh into. For many at once,
         use a <Link href="/batches">batch</Link>.
       </p>
-      {nodes.loading && !nodes.data ? <Loading what="the nodes" /> : null}
-      <ProblemBox problem={nodes.problem} />
+      <LoadStatus loaded={nodes} what="the nodes" />
       <form class="form" onSubmit={submit} noValidate>
         <SelectField
           id="create-node"
@@ -158,65 +140,42 @@ export function CreateContainerPage({ route }: { route: Route }) {
               <option key={t} value={t} />
             ))}
         </datalist>
-        <div class="field-row">
-          <TextField
-            id="create-ip"
-            label="Address"
-            value={ip}
-            onValue={setIp}
-            inputMode="decimal"
-            hint={
-              suggested ? (
-                <>
-                  <span data-testid="suggested-ip">{suggested}</span> is the next free address of pool{' '}
-                  {nodeInfo?.experimentPool} (ipam’s suggestion; it is taken when the container is created).
-                  Empty: ipam picks.
-                </>
-              ) : (
-                'Empty: ipam picks the next free address when the container is created.'
-              )
-            }
-            error={fieldError(problem, 'ip')}
-          />
-          <button type="button" class="small align-end" onClick={() => void suggest()}>
-            Suggest again
-          </button>
-        </div>
-        <ProblemBox problem={suggestProblem} />
-        <div class="field-row">
-          <TextField
-            id="create-cpu"
-            label="CPU (millicores)"
-            type="number"
-            min={10}
-            step={10}
-            value={cpu}
-            onValue={setCpu}
-            placeholder="100"
-            hint="1000 = one core. Empty: the platform’s default."
-            error={fieldError(problem, 'cpuMillis')}
-          />
-          <TextField
-            id="create-memory"
-            label="Memory (MiB)"
-            type="number"
-            min={6}
-            value={memory}
-            onValue={setMemory}
-            placeholder="64"
-            hint="Empty: the platform’s default."
-            error={fieldError(problem, 'memoryBytes')}
-          />
-        </div>
-        <TextAreaField
+        <SuggestedAddressField
+          id="create-ip"
+          label="Address"
+          value={ip}
+          onValue={setIp}
+          hint={
+            suggested ? (
+              <>
+                <span data-testid="suggested-ip">{suggested}</span> is the next free address of pool{' '}
+                {nodeInfo?.experimentPool} (ipam’s suggestion; it is taken when the container is created).
+                Empty: ipam picks.
+              </>
+            ) : (
+              'Empty: ipam picks the next free address when the container is created.'
+            )
+          }
+          error={fieldError(problem, 'ip')}
+          onSuggest={() => void suggest()}
+          suggestProblem={suggestion.problem}
+        />
+        <LimitFields
+          idPrefix="create"
+          value={limits}
+          onValue={setLimits}
+          problem={problem}
+          cpu={{ step: 10, placeholder: '100', hint: '1000 = one core. Empty: the platform’s default.' }}
+          memory={{ placeholder: '64', hint: 'Empty: the platform’s default.' }}
+        />
+        <SshKeysField
           id="create-keys"
-          label="SSH public keys"
           value={keys}
           onValue={setKeys}
+          problem={problem}
           rows={3}
           placeholder="ssh-ed25519 AAAA… you@laptop"
           hint="One per line; put into /root/.ssh/authorized_keys."
-          error={fieldError(problem, 'sshPublicKeys')}
         />
         <TextField
           id="create-command"
@@ -228,13 +187,12 @@ export function CreateContainerPage({ route }: { route: Route }) {
           hint="Run with sh -c. Empty: a shell that waits, so the container stays up for ssh."
           error={fieldError(problem, 'command')}
         />
-        <ChoiceGroup
+        <CheckboxGroup
           name="create-secondary"
           legend="Second interface"
-          type="checkbox"
           options={[{ value: 'yes', label: 'Attach eth1 from the secondary pool once it runs' }]}
           selected={secondary ? ['yes'] : []}
-          onToggle={(_v, on) => setSecondary(on)}
+          onSelected={(values) => setSecondary(values.length > 0)}
           error={fieldError(problem, 'secondary')}
         />
         <ProblemBox problem={problem} shownFields={FIELDS} />
@@ -247,9 +205,9 @@ export function CreateContainerPage({ route }: { route: Route }) {
           </div>
         ) : null}
         <div class="actions">
-          <button type="submit" class="primary" disabled={busy || !node}>
-            {busy ? 'Creating…' : 'Create container'}
-          </button>
+          <SubmitButton class="primary" busy={busy} busyLabel="Creating…" disabled={!node}>
+            Create container
+          </SubmitButton>
         </div>
       </form>
     </section>

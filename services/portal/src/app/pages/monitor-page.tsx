@@ -1,3 +1,4 @@
+import type { Ref } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { containerAction, listNodes, nodeHistory } from '../api/endpoints';
 import { problemOf, type ApiProblem } from '../api/client';
@@ -5,6 +6,7 @@ import { openLiveStream } from '../api/live';
 import { actsForOthers, endSession, useSession } from '../auth/session-store';
 import { bytes, percent } from '../format';
 import { navigate } from '../router';
+import { SelectField, TextField } from '../ui/fields';
 import { useLoad } from '../ui/hooks';
 import { ProblemBox } from '../ui/problem-box';
 import { MonitorTable, type SortKey } from '../monitor/monitor-table';
@@ -142,62 +144,44 @@ export function MonitorPage() {
 
       <ProblemBox problem={historyProblem} />
       <div class="chart-pair">
-        <figure class="chart-box" data-testid="total-cpu" data-updates={totals?.updates ?? 0}>
-          <figcaption>
-            Total CPU: <strong data-testid="total-cpu-value">{totals ? percent(totals.cpu) : '–'}</strong>{' '}
-            <span class="muted">(100 % = one core)</span>
-          </figcaption>
-          <div class="chart-canvas">
-            <canvas
-              ref={cpuCanvas}
-              role="img"
-              aria-label="Total CPU per node and across nodes over the last 10 minutes"
-            />
-          </div>
-          <NodeFigures totals={totals} pick={(n) => percent(n.cpuPercent)} />
-        </figure>
-        <figure class="chart-box" data-testid="total-memory" data-updates={totals?.updates ?? 0}>
-          <figcaption>
-            Total memory:{' '}
-            <strong data-testid="total-memory-value">{totals ? bytes(totals.memory) : '–'}</strong>
-          </figcaption>
-          <div class="chart-canvas">
-            <canvas
-              ref={memCanvas}
-              role="img"
-              aria-label="Total memory per node and across nodes over the last 10 minutes"
-            />
-          </div>
-          <NodeFigures totals={totals} pick={(n) => bytes(n.memoryBytes)} />
-        </figure>
+        <TotalFigure
+          figure="cpu"
+          title="CPU"
+          value={totals ? percent(totals.cpu) : '–'}
+          note="(100 % = one core)"
+          canvas={cpuCanvas}
+          totals={totals}
+          pick={(n) => percent(n.cpuPercent)}
+        />
+        <TotalFigure
+          figure="memory"
+          title="memory"
+          value={totals ? bytes(totals.memory) : '–'}
+          canvas={memCanvas}
+          totals={totals}
+          pick={(n) => bytes(n.memoryBytes)}
+        />
       </div>
 
       <div class="filters" role="search">
-        <div class="field">
-          <label for="monitor-filter">Filter</label>
-          <input
-            id="monitor-filter"
-            type="search"
-            value={filter}
-            placeholder="name, id or owner"
-            onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)}
-          />
-        </div>
-        <div class="field">
-          <label for="monitor-node">Node</label>
-          <select
-            id="monitor-node"
-            value={node}
-            onChange={(e) => setNode((e.currentTarget as HTMLSelectElement).value)}
-          >
-            <option value="">All nodes</option>
-            {(nodes.data ?? []).map((n) => (
-              <option key={n.name} value={n.name}>
-                {n.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <TextField
+          id="monitor-filter"
+          label="Filter"
+          type="search"
+          value={filter}
+          placeholder="name, id or owner"
+          onValue={setFilter}
+        />
+        <SelectField
+          id="monitor-node"
+          label="Node"
+          value={node}
+          onValue={setNode}
+          options={[
+            { value: '', label: 'All nodes' },
+            ...(nodes.data ?? []).map((n) => ({ value: n.name, label: n.name })),
+          ]}
+        />
         <label class="choice align-end">
           <input
             type="checkbox"
@@ -254,6 +238,48 @@ export function MonitorPage() {
         ) : null}
       </div>
     </section>
+  );
+}
+
+/** A total over the nodes: the figure now, its chart of the last minutes, and each node's share. */
+function TotalFigure({
+  figure,
+  title,
+  value,
+  note,
+  canvas,
+  totals,
+  pick,
+}: {
+  figure: 'cpu' | 'memory';
+  title: string;
+  value: string;
+  note?: string;
+  canvas: Ref<HTMLCanvasElement>;
+  totals: Totals | null;
+  pick: (n: NodeTotal) => string;
+}) {
+  return (
+    <figure class="chart-box" data-testid={`total-${figure}`} data-updates={totals?.updates ?? 0}>
+      <figcaption>
+        {`Total ${title}: `}
+        <strong data-testid={`total-${figure}-value`}>{value}</strong>
+        {note ? (
+          <>
+            {' '}
+            <span class="muted">{note}</span>
+          </>
+        ) : null}
+      </figcaption>
+      <div class="chart-canvas">
+        <canvas
+          ref={canvas}
+          role="img"
+          aria-label={`Total ${title} per node and across nodes over the last 10 minutes`}
+        />
+      </div>
+      <NodeFigures totals={totals} pick={pick} />
+    </figure>
   );
 }
 

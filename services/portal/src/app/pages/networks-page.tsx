@@ -3,10 +3,12 @@ import { createNetwork, listNetworks, listNodes, listPools, removeNetwork } from
 import type { Network } from '../api/types';
 import { actsForOthers, useSession } from '../auth/session-store';
 import { when } from '../format';
-import { Loading } from '../ui/bits';
+import { StatusLine, SubmitButton } from '../ui/bits';
+import { DataTable } from '../ui/data-table';
 import { ConfirmDialog } from '../ui/dialog';
-import { ChoiceGroup, SelectField, TextField } from '../ui/fields';
+import { CheckboxGroup, SelectField, TextField } from '../ui/fields';
 import { useAction, useLoad } from '../ui/hooks';
+import { AsyncList } from '../ui/load-status';
 import { ProblemBox, fieldError } from '../ui/problem-box';
 
 /** User-defined secondary networks (created on the nodes' daemons) and the address pools behind them. */
@@ -37,52 +39,42 @@ export function NetworksPage() {
         Second interfaces attach to the node’s secondary network, or to a network of your own made here from
         an address pool.
       </p>
-      <p role="status" class="said">
-        {said}
-      </p>
-      <ProblemBox problem={networks.problem ?? removal.problem} />
-      {networks.loading && !networks.data ? <Loading what="the networks" /> : null}
-      {networks.data && networks.data.length === 0 ? <p class="empty">No networks yet.</p> : null}
-      {networks.data && networks.data.length > 0 ? (
-        <div class="table-wrap">
-          <table class="data stack">
-            <caption class="visually-hidden">Networks</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Nodes</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {networks.data.map((n) => (
-                <tr key={n.name}>
-                  <td data-label="Name">{n.name}</td>
-                  <td data-label="Pool">{n.pool}</td>
-                  <td data-label="Nodes">{n.nodes.join(', ')}</td>
-                  <td data-label="Owner">{n.owner}</td>
-                  <td data-label="Created">{when(n.createdAt)}</td>
-                  <td data-label="Actions">
-                    {n.owner === s.user || actsForOthers(s) ? (
-                      <button
-                        type="button"
-                        class="small danger"
-                        aria-label={`Remove network ${n.name}`}
-                        onClick={() => setRemoving(n)}
-                      >
-                        Remove
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <StatusLine text={said} />
+      <AsyncList
+        loaded={networks}
+        what="the networks"
+        problem={networks.problem ?? removal.problem}
+        empty="No networks yet."
+      >
+        {(items) => (
+          <DataTable
+            caption="Networks"
+            items={items}
+            rowKey={(n) => n.name}
+            columns={[
+              { label: 'Name', cell: (n) => n.name },
+              { label: 'Pool', cell: (n) => n.pool },
+              { label: 'Nodes', cell: (n) => n.nodes.join(', ') },
+              { label: 'Owner', cell: (n) => n.owner },
+              { label: 'Created', cell: (n) => when(n.createdAt) },
+              {
+                label: 'Actions',
+                cell: (n) =>
+                  n.owner === s.user || actsForOthers(s) ? (
+                    <button
+                      type="button"
+                      class="small danger"
+                      aria-label={`Remove network ${n.name}`}
+                      onClick={() => setRemoving(n)}
+                    >
+                      Remove
+                    </button>
+                  ) : null,
+              },
+            ]}
+          />
+        )}
+      </AsyncList>
       <NewNetwork
         pools={(pools.data ?? []).map((p) => p.name)}
         nodes={(nodes.data ?? []).map((n) => n.name)}
@@ -94,37 +86,19 @@ export function NetworksPage() {
       <h2>Address pools</h2>
       <ProblemBox problem={pools.problem} />
       {pools.data ? (
-        <div class="table-wrap">
-          <table class="data stack">
-            <caption class="visually-hidden">Address pools</caption>
-            <thead>
-              <tr>
-                <th scope="col">Pool</th>
-                <th scope="col">Subnet</th>
-                <th scope="col">Range</th>
-                <th scope="col">Segment</th>
-                <th scope="col">Used</th>
-                <th scope="col">Free</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pools.data.map((p) => (
-                <tr key={p.name}>
-                  <td data-label="Pool">{p.name}</td>
-                  <td data-label="Subnet">{p.cidr}</td>
-                  <td data-label="Range">
-                    {p.rangeStart}–{p.rangeEnd}
-                  </td>
-                  <td data-label="Segment">{p.segment}</td>
-                  <td data-label="Used">{p.used}</td>
-                  <td data-label="Free">
-                    {p.free} of {p.size}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Address pools"
+          items={pools.data}
+          rowKey={(p) => p.name}
+          columns={[
+            { label: 'Pool', cell: (p) => p.name },
+            { label: 'Subnet', cell: (p) => p.cidr },
+            { label: 'Range', cell: (p) => `${p.rangeStart}–${p.rangeEnd}` },
+            { label: 'Segment', cell: (p) => p.segment },
+            { label: 'Used', cell: (p) => p.used },
+            { label: 'Free', cell: (p) => `${p.free} of ${p.size}` },
+          ]}
+        />
       ) : null}
       <ConfirmDialog
         open={removing !== null}
@@ -183,20 +157,19 @@ function NewNetwork({
           error={fieldError(problem, 'pool')}
         />
       </div>
-      <ChoiceGroup
+      <CheckboxGroup
         name="network-nodes"
         legend="Nodes"
-        type="checkbox"
         options={nodes.map((n) => ({ value: n, label: n }))}
         selected={chosen}
-        onToggle={(v, on) => setChosen(on ? [...chosen, v] : chosen.filter((x) => x !== v))}
+        onSelected={setChosen}
         error={fieldError(problem, 'nodes')}
       />
       <ProblemBox problem={problem} shownFields={['name', 'pool', 'nodes']} />
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Creating…' : 'Create network'}
-        </button>
+        <SubmitButton class="primary" busy={busy} busyLabel="Creating…">
+          Create network
+        </SubmitButton>
       </div>
     </form>
   );

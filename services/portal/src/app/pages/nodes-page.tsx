@@ -3,11 +3,12 @@ import type { Container, NodeInfo } from '../api/types';
 import { actsForOthers, useSession } from '../auth/session-store';
 import { ago, bytes, cpuMillis, when } from '../format';
 import { navigate, type Route } from '../router';
-import { CopyButton, Link, Loading, StateBadge, UseBar } from '../ui/bits';
+import { CopyButton, Link, StateBadge, UseBar } from '../ui/bits';
 import { ContainerActions } from '../ui/container-actions';
+import { DataTable } from '../ui/data-table';
 import { SelectField } from '../ui/fields';
 import { useLoad } from '../ui/hooks';
-import { ProblemBox } from '../ui/problem-box';
+import { AsyncList, LoadStatus } from '../ui/load-status';
 
 /** Every node with its health, capacity and use; the user's containers across nodes; one node's daemon view. */
 export function NodesPage({ route }: { route: Route }) {
@@ -40,8 +41,7 @@ export function NodesPage({ route }: { route: Route }) {
       </div>
 
       <h2>Nodes</h2>
-      <ProblemBox problem={nodes.problem} />
-      {nodes.loading && !nodes.data ? <Loading what="the nodes" /> : null}
+      <LoadStatus loaded={nodes} what="the nodes" />
       <ul class="cards" aria-label="Nodes">
         {(nodes.data ?? []).map((n) => (
           <NodeCard
@@ -76,62 +76,50 @@ export function NodesPage({ route }: { route: Route }) {
           }))}
         />
       </div>
-      <ProblemBox problem={containers.problem} />
-      {containers.loading && !containers.data ? <Loading what="the containers" /> : null}
-      {containers.data && containers.data.length === 0 ? (
-        <p class="empty">
-          No containers{nodeFilter ? ` on ${nodeFilter}` : ''}. <Link href="/containers/new">Create one</Link>{' '}
-          or <Link href="/batches">a batch</Link>.
-        </p>
-      ) : null}
-      {containers.data && containers.data.length > 0 ? (
-        <div class="table-wrap">
-          <table class="data stack" aria-labelledby="containers-heading">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Node</th>
-                <th scope="col">State</th>
-                <th scope="col">Address</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Image</th>
-                <th scope="col">Created</th>
-                <th scope="col">ssh</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {containers.data.map((c) => (
-                <tr key={c.id} data-container={c.name}>
-                  <td data-label="Name">
-                    <Link href={`/containers/${c.id}`}>{c.name}</Link>
-                  </td>
-                  <td data-label="Node">{c.node}</td>
-                  <td data-label="State">
-                    <StateBadge state={c.state} />
-                  </td>
-                  <td data-label="Address">
-                    {c.interfaces.map((i) => (
-                      <span key={i.name} class="iface">
-                        <span class="muted">{i.name}</span> {i.ip}
-                      </span>
-                    ))}
-                  </td>
-                  <td data-label="Owner">{c.owner}</td>
-                  <td data-label="Image">{c.image}</td>
-                  <td data-label="Created">{when(c.createdAt)}</td>
-                  <td data-label="ssh">
-                    <CopyButton text={c.sshCommand} label={`Copy the ssh command of ${c.name}`} />
-                  </td>
-                  <td data-label="Actions">
-                    <ContainerActions c={c} compact onChanged={patch} onRemoved={drop} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <AsyncList
+        loaded={containers}
+        what="the containers"
+        empty={
+          <>
+            No containers{nodeFilter ? ` on ${nodeFilter}` : ''}.{' '}
+            <Link href="/containers/new">Create one</Link> or <Link href="/batches">a batch</Link>.
+          </>
+        }
+      >
+        {(items) => (
+          <DataTable
+            labelledBy="containers-heading"
+            items={items}
+            rowKey={(c) => c.id}
+            rowData={(c) => ({ 'data-container': c.name })}
+            columns={[
+              { label: 'Name', cell: (c) => <Link href={`/containers/${c.id}`}>{c.name}</Link> },
+              { label: 'Node', cell: (c) => c.node },
+              { label: 'State', cell: (c) => <StateBadge state={c.state} /> },
+              {
+                label: 'Address',
+                cell: (c) =>
+                  c.interfaces.map((i) => (
+                    <span key={i.name} class="iface">
+                      <span class="muted">{i.name}</span> {i.ip}
+                    </span>
+                  )),
+              },
+              { label: 'Owner', cell: (c) => c.owner },
+              { label: 'Image', cell: (c) => c.image },
+              { label: 'Created', cell: (c) => when(c.createdAt) },
+              {
+                label: 'ssh',
+                cell: (c) => <CopyButton text={c.sshCommand} label={`Copy the ssh command of ${c.name}`} />,
+              },
+              {
+                label: 'Actions',
+                cell: (c) => <ContainerActions c={c} compact onChanged={patch} onRemoved={drop} />,
+              },
+            ]}
+          />
+        )}
+      </AsyncList>
 
       {nodeFilter ? <DaemonView node={nodeFilter} /> : null}
     </section>
@@ -182,43 +170,27 @@ function DaemonView({ node }: { node: string }) {
     <section aria-labelledby="daemon-heading">
       <h2 id="daemon-heading">On {node}’s daemon</h2>
       <p class="muted">Running and stopped containers as Docker on {node} lists them.</p>
-      <ProblemBox problem={list.problem} />
-      {list.loading && !list.data ? <Loading what={`${node}’s containers`} /> : null}
-      {list.data && list.data.length === 0 ? <p class="empty">Nothing of yours runs on {node}.</p> : null}
-      {list.data && list.data.length > 0 ? (
-        <div class="table-wrap">
-          <table class="data stack" aria-labelledby="daemon-heading">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">State</th>
-                <th scope="col">Status</th>
-                <th scope="col">Image</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Docker id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((c) => (
-                <tr key={c.dockerId}>
-                  <td data-label="Name">
-                    {c.containerId ? <Link href={`/containers/${c.containerId}`}>{c.name}</Link> : c.name}
-                  </td>
-                  <td data-label="State">
-                    <StateBadge state={c.state} />
-                  </td>
-                  <td data-label="Status">{c.status}</td>
-                  <td data-label="Image">{c.image}</td>
-                  <td data-label="Owner">{c.owner ?? <span class="muted">not the platform’s</span>}</td>
-                  <td data-label="Docker id">
-                    <code>{c.dockerId.slice(0, 12)}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <AsyncList loaded={list} what={`${node}’s containers`} empty={`Nothing of yours runs on ${node}.`}>
+        {(items) => (
+          <DataTable
+            labelledBy="daemon-heading"
+            items={items}
+            rowKey={(c) => c.dockerId}
+            columns={[
+              {
+                label: 'Name',
+                cell: (c) =>
+                  c.containerId ? <Link href={`/containers/${c.containerId}`}>{c.name}</Link> : c.name,
+              },
+              { label: 'State', cell: (c) => <StateBadge state={c.state} /> },
+              { label: 'Status', cell: (c) => c.status },
+              { label: 'Image', cell: (c) => c.image },
+              { label: 'Owner', cell: (c) => c.owner ?? <span class="muted">not the platform’s</span> },
+              { label: 'Docker id', cell: (c) => <code>{c.dockerId.slice(0, 12)}</code> },
+            ]}
+          />
+        )}
+      </AsyncList>
     </section>
   );
 }

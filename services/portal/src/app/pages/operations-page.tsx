@@ -3,14 +3,19 @@ import { cancelOperation, listOperations } from '../api/endpoints';
 import type { Operation } from '../api/types';
 import { actsForOthers, useSession } from '../auth/session-store';
 import { when } from '../format';
-import { Link, Loading, StateBadge } from '../ui/bits';
+import { Link, StateBadge, StatusLine } from '../ui/bits';
+import { DataTable } from '../ui/data-table';
 import { ConfirmDialog } from '../ui/dialog';
 import { SelectField } from '../ui/fields';
 import { useAction, useLoad } from '../ui/hooks';
+import { AsyncList } from '../ui/load-status';
 import { isFinal, operationError } from '../ui/operation-wait';
-import { ProblemBox } from '../ui/problem-box';
 
 const SHOWN = 100;
+/** The items that got a container (running or stopped). */
+const createdItems = (op: Operation) =>
+  op.items.filter((i) => i.state === 'running' || i.state === 'stopped' || i.state === 'exited').length;
+
 const STATES = ['', 'pending', 'running', 'succeeded', 'partially_succeeded', 'failed', 'cancelled'];
 
 /** Long-running work (creates, batches, interface changes, pulls…): its state, and cancel while it runs. */
@@ -43,36 +48,25 @@ export function OperationsPage() {
           options={STATES.map((v) => ({ value: v, label: v ? v.replace(/_/g, ' ') : 'Any state' }))}
         />
       </div>
-      <p role="status" class="said">
-        {said}
-      </p>
-      <ProblemBox problem={ops.problem ?? cancel.problem} />
-      {ops.loading && !ops.data ? <Loading what="the operations" /> : null}
-      {ops.data && ops.data.length === 0 ? <p class="empty">No operations.</p> : null}
-      {ops.data && ops.data.length > 0 ? (
-        <div class="table-wrap">
-          <table class="data stack">
-            <caption class="visually-hidden">Operations</caption>
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">State</th>
-                <th scope="col">Items</th>
-                {actsForOthers(s) ? <th scope="col">Owner</th> : null}
-                <th scope="col">Started</th>
-                <th scope="col">Updated</th>
-                <th scope="col">Detail</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {ops.data.slice(0, SHOWN).map((op) => {
-                const done = op.items.filter(
-                  (i) => i.state === 'running' || i.state === 'stopped' || i.state === 'exited',
-                ).length;
-                return (
-                  <tr key={op.id} data-operation={op.id}>
-                    <td data-label="Kind">
+      <StatusLine text={said} />
+      <AsyncList
+        loaded={ops}
+        what="the operations"
+        problem={ops.problem ?? cancel.problem}
+        empty="No operations."
+      >
+        {(items) => (
+          <>
+            <DataTable
+              caption="Operations"
+              items={items.slice(0, SHOWN)}
+              rowKey={(op) => op.id}
+              rowData={(op) => ({ 'data-operation': op.id })}
+              columns={[
+                {
+                  label: 'Kind',
+                  cell: (op) => (
+                    <>
                       {op.kind === 'batch.create' ? (
                         <Link href={`/batches?op=${op.id}`}>{op.kind}</Link>
                       ) : (
@@ -80,41 +74,45 @@ export function OperationsPage() {
                       )}
                       <br />
                       <code class="muted">{op.id.slice(0, 8)}</code>
-                    </td>
-                    <td data-label="State">
-                      <StateBadge state={op.state} />
-                    </td>
-                    <td data-label="Items">{op.items.length ? `${done}/${op.items.length}` : '–'}</td>
-                    {actsForOthers(s) ? <td data-label="Owner">{op.owner}</td> : null}
-                    <td data-label="Started">{when(op.createdAt)}</td>
-                    <td data-label="Updated">{when(op.updatedAt)}</td>
-                    <td data-label="Detail">
-                      {op.state === 'failed' || op.state === 'cancelled' ? operationError(op) : ''}
-                    </td>
-                    <td data-label="Actions">
-                      {!isFinal(op) ? (
-                        <button
-                          type="button"
-                          class="small danger"
-                          aria-label={`Cancel operation ${op.id.slice(0, 8)}`}
-                          onClick={() => setCancelling(op)}
-                        >
-                          Cancel
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {ops.data && ops.data.length > SHOWN ? (
-        <p class="muted">
-          The newest {SHOWN} of {ops.data.length}.
-        </p>
-      ) : null}
+                    </>
+                  ),
+                },
+                { label: 'State', cell: (op) => <StateBadge state={op.state} /> },
+                {
+                  label: 'Items',
+                  cell: (op) => (op.items.length ? `${createdItems(op)}/${op.items.length}` : '–'),
+                },
+                actsForOthers(s) && { label: 'Owner', cell: (op) => op.owner },
+                { label: 'Started', cell: (op) => when(op.createdAt) },
+                { label: 'Updated', cell: (op) => when(op.updatedAt) },
+                {
+                  label: 'Detail',
+                  cell: (op) => (op.state === 'failed' || op.state === 'cancelled' ? operationError(op) : ''),
+                },
+                {
+                  label: 'Actions',
+                  cell: (op) =>
+                    !isFinal(op) ? (
+                      <button
+                        type="button"
+                        class="small danger"
+                        aria-label={`Cancel operation ${op.id.slice(0, 8)}`}
+                        onClick={() => setCancelling(op)}
+                      >
+                        Cancel
+                      </button>
+                    ) : null,
+                },
+              ]}
+            />
+            {items.length > SHOWN ? (
+              <p class="muted">
+                The newest {SHOWN} of {items.length}.
+              </p>
+            ) : null}
+          </>
+        )}
+      </AsyncList>
       <ConfirmDialog
         open={cancelling !== null}
         title="Cancel the operation?"

@@ -42,7 +42,15 @@ export function SignInPage({ config, route }: { config: PortalConfig; route: Rou
   );
 }
 
-function LocalSignIn({ tokenPath, roles, next }: { tokenPath: string; roles: Role[]; next: string }) {
+function LocalSignIn({
+  tokenPath,
+  roles,
+  next,
+}: {
+  tokenPath: string;
+  roles: readonly Role[];
+  next: string;
+}) {
   const [user, setUser] = useState('');
   const [role, setRole] = useState<Role>('user');
   const { busy, problem, run } = useAction();

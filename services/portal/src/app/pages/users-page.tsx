@@ -3,13 +3,14 @@ import { getQuota, getUsage, listUsers, putQuota } from '../api/endpoints';
 import type { LimitUse, Quota, Usage } from '../api/types';
 import { actsForOthers, useSession } from '../auth/session-store';
 import { bytes, cpuMillis, when } from '../format';
-import { Loading } from '../ui/bits';
+import { StatusLine, SubmitButton } from '../ui/bits';
+import { bytesToMib, mibToBytes } from '../ui/container-fields';
+import { DataTable } from '../ui/data-table';
 import { Dialog } from '../ui/dialog';
 import { TextField } from '../ui/fields';
 import { useAction, useLoad } from '../ui/hooks';
+import { AsyncList } from '../ui/load-status';
 import { ProblemBox, fieldError } from '../ui/problem-box';
-
-const MiB = 1024 * 1024;
 
 interface Row {
   name: string;
@@ -46,44 +47,38 @@ export function UsersPage() {
   return (
     <section>
       <h1 tabIndex={-1}>Users and quotas</h1>
-      <p role="status" class="said">
-        {said}
-      </p>
-      <ProblemBox problem={rows.problem} />
-      {rows.loading && !rows.data ? <Loading what="the users" /> : null}
-      {rows.data ? (
-        <div class="table-wrap">
-          <table class="data stack">
-            <caption class="visually-hidden">Users with their use against each limit</caption>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Containers</th>
-                <th scope="col">CPU</th>
-                <th scope="col">Memory</th>
-                <th scope="col">Addresses</th>
-                <th scope="col">Reservations</th>
-                <th scope="col">Known since</th>
-                <th scope="col">Quota</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.data.map((r) => (
-                <tr key={r.name} data-user={r.name}>
-                  <td data-label="User">
+      <StatusLine text={said} />
+      <AsyncList loaded={rows} what="the users">
+        {(items) => (
+          <DataTable
+            caption="Users with their use against each limit"
+            items={items}
+            rowKey={(r) => r.name}
+            rowData={(r) => ({ 'data-user': r.name })}
+            columns={[
+              {
+                label: 'User',
+                cell: (r) => (
+                  <>
                     {r.name}
                     <span class="muted small-text"> ({r.createdVia})</span>
-                  </td>
-                  <td data-label="Containers">{use(r.usage.containers, String)}</td>
-                  <td data-label="CPU">{use(r.usage.cpuMillis, cpuMillis)}</td>
-                  <td data-label="Memory">{use(r.usage.memoryBytes, (v) => bytes(v, 0))}</td>
-                  <td data-label="Addresses">{use(r.usage.addresses, String)}</td>
-                  <td data-label="Reservations">
-                    {r.usage.reservations.active} active, {r.usage.reservations.upcoming} upcoming of{' '}
-                    {r.usage.reservations.limit}
-                  </td>
-                  <td data-label="Known since">{when(r.createdAt)}</td>
-                  <td data-label="Quota">
+                  </>
+                ),
+              },
+              { label: 'Containers', cell: (r) => use(r.usage.containers, String) },
+              { label: 'CPU', cell: (r) => use(r.usage.cpuMillis, cpuMillis) },
+              { label: 'Memory', cell: (r) => use(r.usage.memoryBytes, (v) => bytes(v, 0)) },
+              { label: 'Addresses', cell: (r) => use(r.usage.addresses, String) },
+              {
+                label: 'Reservations',
+                cell: ({ usage: { reservations: u } }) =>
+                  `${u.active} active, ${u.upcoming} upcoming of ${u.limit}`,
+              },
+              { label: 'Known since', cell: (r) => when(r.createdAt) },
+              {
+                label: 'Quota',
+                cell: (r) => (
+                  <>
                     <button
                       type="button"
                       class="small"
@@ -95,13 +90,13 @@ export function UsersPage() {
                     {r.quota.overridden.length ? (
                       <span class="muted small-text"> set: {r.quota.overridden.join(', ')}</span>
                     ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
+      </AsyncList>
       <form
         class="form inline-form"
         noValidate
@@ -140,128 +135,76 @@ function use(u: LimitUse, fmt: (v: number) => string): string {
   return `${fmt(u.inUse)}${u.held ? ` (+${fmt(u.held)} held)` : ''} of ${fmt(u.limit)}`;
 }
 
-function QuotaDialog({
-  user,
-  quota,
-  onClose,
-  onSaved,
-}: {
-  user: string | null;
+interface QuotaEditing {
   quota: Quota | undefined;
   onClose: () => void;
   onSaved: (q: Quota) => void;
-}) {
+}
+
+function QuotaDialog({ user, ...editing }: QuotaEditing & { user: string | null }) {
   return (
-    <Dialog open={user !== null} title={`Quota of ${user ?? ''}`} onClose={onClose}>
-      {user ? <QuotaForm key={user} user={user} quota={quota} onClose={onClose} onSaved={onSaved} /> : null}
+    <Dialog open={user !== null} title={`Quota of ${user ?? ''}`} onClose={editing.onClose}>
+      {user ? <QuotaForm key={user} user={user} {...editing} /> : null}
     </Dialog>
   );
 }
 
-function QuotaForm({
-  user,
-  quota,
-  onClose,
-  onSaved,
-}: {
-  user: string;
-  quota: Quota | undefined;
-  onClose: () => void;
-  onSaved: (q: Quota) => void;
-}) {
+type LimitKey = keyof Omit<Quota, 'user' | 'overridden'>;
+
+/** The limits a quota sets, as the form shows them; memory in MiB, the rest as the API counts them. */
+const LIMITS: { key: LimitKey; id: string; label: string; mib?: true }[] = [
+  { key: 'maxContainers', id: 'q-containers', label: 'Containers' },
+  { key: 'maxCpuMillis', id: 'q-cpu', label: 'CPU (millicores)' },
+  { key: 'maxMemoryBytes', id: 'q-memory', label: 'Memory (MiB)', mib: true },
+  { key: 'maxAddresses', id: 'q-addresses', label: 'Addresses' },
+  { key: 'maxConcurrentReservations', id: 'q-reservations', label: 'Reservations at once' },
+];
+const LIMIT_KEYS = LIMITS.map((l) => l.key);
+
+function QuotaForm({ user, quota, onClose, onSaved }: QuotaEditing & { user: string }) {
   // Only the limits set for this user are filled in; an empty one is the platform's default (its value shown).
-  const mine = (k: keyof Omit<Quota, 'user' | 'overridden'>, scale = 1) =>
-    quota?.overridden.includes(k) ? String(Math.round(quota[k] / scale)) : '';
-  const dflt = (k: keyof Omit<Quota, 'user' | 'overridden'>, scale = 1) =>
-    quota && !quota.overridden.includes(k) ? `default ${Math.round(quota[k] / scale)}` : undefined;
-  const [containers, setContainers] = useState(mine('maxContainers'));
-  const [cpu, setCpu] = useState(mine('maxCpuMillis'));
-  const [memory, setMemory] = useState(mine('maxMemoryBytes', MiB));
-  const [addresses, setAddresses] = useState(mine('maxAddresses'));
-  const [reservations, setReservations] = useState(mine('maxConcurrentReservations'));
+  const shown = (l: (typeof LIMITS)[number], v: number) => String(l.mib ? bytesToMib(v) : Math.round(v));
+  const [values, setValues] = useState(
+    () =>
+      Object.fromEntries(
+        LIMITS.map((l) => [l.key, quota?.overridden.includes(l.key) ? shown(l, quota[l.key]) : '']),
+      ) as Record<LimitKey, string>,
+  );
   const { busy, problem, run } = useAction();
-  const num = (v: string) => (v.trim() === '' ? null : Number(v));
   const submit = async (e: Event) => {
     e.preventDefault();
-    const mem = num(memory);
-    const q = await run(() =>
-      putQuota(user, {
-        maxContainers: num(containers),
-        maxCpuMillis: num(cpu),
-        maxMemoryBytes: mem === null ? null : Math.round(mem * MiB),
-        maxAddresses: num(addresses),
-        maxConcurrentReservations: num(reservations),
+    const body = Object.fromEntries(
+      LIMITS.map((l) => {
+        const v = values[l.key];
+        return [l.key, v.trim() === '' ? null : l.mib ? mibToBytes(v) : Number(v)];
       }),
     );
+    const q = await run(() => putQuota(user, body));
     if (q) onSaved(q);
   };
   return (
     <form class="form" onSubmit={submit} noValidate>
       <p class="hint">An empty limit is the platform’s default (shown greyed).</p>
-      <TextField
-        id="q-containers"
-        placeholder={dflt('maxContainers')}
-        label="Containers"
-        type="number"
-        min={0}
-        value={containers}
-        onValue={setContainers}
-        error={fieldError(problem, 'maxContainers')}
-      />
-      <TextField
-        id="q-cpu"
-        placeholder={dflt('maxCpuMillis')}
-        label="CPU (millicores)"
-        type="number"
-        min={0}
-        value={cpu}
-        onValue={setCpu}
-        error={fieldError(problem, 'maxCpuMillis')}
-      />
-      <TextField
-        id="q-memory"
-        placeholder={dflt('maxMemoryBytes', MiB)}
-        label="Memory (MiB)"
-        type="number"
-        min={0}
-        value={memory}
-        onValue={setMemory}
-        error={fieldError(problem, 'maxMemoryBytes')}
-      />
-      <TextField
-        id="q-addresses"
-        placeholder={dflt('maxAddresses')}
-        label="Addresses"
-        type="number"
-        min={0}
-        value={addresses}
-        onValue={setAddresses}
-        error={fieldError(problem, 'maxAddresses')}
-      />
-      <TextField
-        id="q-reservations"
-        placeholder={dflt('maxConcurrentReservations')}
-        label="Reservations at once"
-        type="number"
-        min={0}
-        value={reservations}
-        onValue={setReservations}
-        error={fieldError(problem, 'maxConcurrentReservations')}
-      />
-      <ProblemBox
-        problem={problem}
-        shownFields={[
-          'maxContainers',
-          'maxCpuMillis',
-          'maxMemoryBytes',
-          'maxAddresses',
-          'maxConcurrentReservations',
-        ]}
-      />
+      {LIMITS.map((l) => (
+        <TextField
+          key={l.key}
+          id={l.id}
+          placeholder={
+            quota && !quota.overridden.includes(l.key) ? `default ${shown(l, quota[l.key])}` : undefined
+          }
+          label={l.label}
+          type="number"
+          min={0}
+          value={values[l.key]}
+          onValue={(v) => setValues((cur) => ({ ...cur, [l.key]: v }))}
+          error={fieldError(problem, l.key)}
+        />
+      ))}
+      <ProblemBox problem={problem} shownFields={LIMIT_KEYS} />
       <div class="actions">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save'}
-        </button>
+        <SubmitButton class="primary" busy={busy} busyLabel="Saving…">
+          Save
+        </SubmitButton>
         <button type="button" onClick={onClose}>
           Close
         </button>

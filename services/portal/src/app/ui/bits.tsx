@@ -88,3 +88,33 @@ export function Loading({ what }: { what: string }) {
     </p>
   );
 }
+
+/** What the last action did, in a live region that is there (and empty) before anything is said. */
+export function StatusLine({ text }: { text: string }) {
+  return (
+    <p role="status" class="said">
+      {text}
+    </p>
+  );
+}
+
+/** A form's submit button, which says what it is doing and cannot be pressed again while busy. */
+export function SubmitButton({
+  busy,
+  busyLabel,
+  disabled = false,
+  class: cls,
+  children,
+}: {
+  busy: boolean;
+  busyLabel?: string;
+  disabled?: boolean;
+  class?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <button type="submit" class={cls} disabled={busy || disabled}>
+      {busy && busyLabel ? busyLabel : children}
+    </button>
+  );
+}

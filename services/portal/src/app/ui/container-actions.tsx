@@ -5,6 +5,13 @@ import { ConfirmDialog } from './dialog';
 import { useAction } from './hooks';
 import { ProblemBox } from './problem-box';
 
+type Lifecycle = 'start' | 'stop' | 'restart';
+const LIFECYCLE: { action: Lifecycle; label: string; needs: 'stopped' | 'running' }[] = [
+  { action: 'start', label: 'Start', needs: 'stopped' },
+  { action: 'stop', label: 'Stop', needs: 'running' },
+  { action: 'restart', label: 'Restart', needs: 'running' },
+];
+
 interface Props {
   c: Pick<Container, 'id' | 'name' | 'state'>;
   onChanged: (c: Container) => void;
@@ -18,7 +25,7 @@ export function ContainerActions({ c, onChanged, onRemoved, compact }: Props) {
   const [confirming, setConfirming] = useState(false);
   const running = c.state === 'running';
   const stopped = c.state === 'stopped' || c.state === 'exited' || c.state === 'error';
-  const act = async (action: 'start' | 'stop' | 'restart') => {
+  const act = async (action: Lifecycle) => {
     const updated = await run(() => containerAction(c.id, action));
     if (updated) onChanged(updated);
   };
@@ -33,33 +40,18 @@ export function ContainerActions({ c, onChanged, onRemoved, compact }: Props) {
   const cls = compact ? 'small' : '';
   return (
     <div class="row-actions">
-      <button
-        type="button"
-        class={cls}
-        disabled={busy || !stopped}
-        aria-label={`Start ${c.name}`}
-        onClick={() => void act('start')}
-      >
-        Start
-      </button>
-      <button
-        type="button"
-        class={cls}
-        disabled={busy || !running}
-        aria-label={`Stop ${c.name}`}
-        onClick={() => void act('stop')}
-      >
-        Stop
-      </button>
-      <button
-        type="button"
-        class={cls}
-        disabled={busy || !running}
-        aria-label={`Restart ${c.name}`}
-        onClick={() => void act('restart')}
-      >
-        Restart
-      </button>
+      {LIFECYCLE.map(({ action, label, needs }) => (
+        <button
+          key={action}
+          type="button"
+          class={cls}
+          disabled={busy || !{ stopped, running }[needs]}
+          aria-label={`${label} ${c.name}`}
+          onClick={() => void act(action)}
+        >
+          {label}
+        </button>
+      ))}
       <button
         type="button"
         class={`${cls} danger`}

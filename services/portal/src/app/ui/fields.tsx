@@ -1,15 +1,29 @@
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 
-interface FieldProps {
+/** What every labelled control has: its id, its label, a hint and the API's message for it. */
+interface Labelled {
   id: string;
   label: string;
   error?: string | undefined;
   hint?: ComponentChildren;
-  children: (aria: { id: string; 'aria-invalid'?: 'true'; 'aria-describedby'?: string }) => ComponentChildren;
 }
 
+/** A control's value as text, and what to call when a person changes it. */
+interface Valued<V extends string = string> {
+  value: V;
+  onValue: (v: V) => void;
+}
+
+type Aria = { id: string; 'aria-invalid'?: 'true'; 'aria-describedby'?: string };
+
 /** A labelled control with its hint and its error (from the API's errors[]) tied to it for screen readers. */
-export function Field({ id, label, error, hint, children }: FieldProps) {
+export function Field({
+  id,
+  label,
+  error,
+  hint,
+  children,
+}: Labelled & { children: (aria: Aria) => ComponentChildren }) {
   const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return (
     <div class={`field${error ? ' field-invalid' : ''}`}>
@@ -33,49 +47,33 @@ export function Field({ id, label, error, hint, children }: FieldProps) {
   );
 }
 
-type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'onInput' | 'value' | 'label'> & {
-  id: string;
-  label: string;
-  value: string;
-  onValue: (v: string) => void;
-  error?: string | undefined;
-  hint?: ComponentChildren;
-};
+const typed = (e: Event): string =>
+  (e.currentTarget as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement).value;
 
-export function TextField({ id, label, value, onValue, error, hint, ...rest }: InputProps) {
+export type TextFieldProps = Omit<
+  InputHTMLAttributes<HTMLInputElement>,
+  'id' | 'onInput' | 'value' | 'label'
+> &
+  Labelled &
+  Valued;
+
+export function TextField({ id, label, error, hint, value, onValue, ...input }: TextFieldProps) {
   return (
     <Field id={id} label={label} error={error} hint={hint}>
-      {(aria) => (
-        <input
-          {...rest}
-          {...aria}
-          value={value}
-          onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
-        />
-      )}
+      {(aria) => <input {...input} {...aria} value={value} onInput={(e) => onValue(typed(e))} />}
     </Field>
   );
 }
 
-interface SelectProps {
-  id: string;
-  label: string;
-  value: string;
-  onValue: (v: string) => void;
+interface SelectProps extends Labelled, Valued {
   options: { value: string; label: string; disabled?: boolean }[];
-  error?: string | undefined;
-  hint?: ComponentChildren;
 }
 
-export function SelectField({ id, label, value, onValue, options, error, hint }: SelectProps) {
+export function SelectField({ id, label, error, hint, value, onValue, options }: SelectProps) {
   return (
     <Field id={id} label={label} error={error} hint={hint}>
       {(aria) => (
-        <select
-          {...aria}
-          value={value}
-          onChange={(e) => onValue((e.currentTarget as HTMLSelectElement).value)}
-        >
+        <select {...aria} value={value} onChange={(e) => onValue(typed(e))}>
           {options.map((o) => (
             <option key={o.value} value={o.value} disabled={o.disabled}>
               {o.label}
@@ -87,18 +85,12 @@ export function SelectField({ id, label, value, onValue, options, error, hint }:
   );
 }
 
-interface AreaProps {
-  id: string;
-  label: string;
-  value: string;
-  onValue: (v: string) => void;
-  error?: string | undefined;
-  hint?: ComponentChildren;
+interface AreaProps extends Labelled, Valued {
   rows?: number;
   placeholder?: string;
 }
 
-export function TextAreaField({ id, label, value, onValue, error, hint, rows = 3, placeholder }: AreaProps) {
+export function TextAreaField({ id, label, error, hint, value, onValue, rows = 3, placeholder }: AreaProps) {
   return (
     <Field id={id} label={label} error={error} hint={hint}>
       {(aria) => (
@@ -107,25 +99,55 @@ export function TextAreaField({ id, label, value, onValue, error, hint, rows = 3
           rows={rows}
           placeholder={placeholder}
           value={value}
-          onInput={(e) => onValue((e.currentTarget as HTMLTextAreaElement).value)}
+          onInput={(e) => onValue(typed(e))}
         />
       )}
     </Field>
   );
 }
 
-interface ChoiceGroupProps {
+interface ChoicesProps<V extends string> {
   name: string;
   legend: string;
-  type: 'checkbox' | 'radio';
-  options: { value: string; label: ComponentChildren; disabled?: boolean }[];
-  selected: readonly string[];
-  onToggle: (value: string, on: boolean) => void;
+  options: { value: V; label: ComponentChildren; disabled?: boolean }[];
   error?: string | undefined;
 }
 
+/** Any number of the options, as checkboxes; `onSelected` gets the new selection. */
+export function CheckboxGroup({
+  selected,
+  onSelected,
+  ...group
+}: ChoicesProps<string> & { selected: readonly string[]; onSelected: (values: string[]) => void }) {
+  return (
+    <Choices
+      {...group}
+      type="checkbox"
+      selected={selected}
+      onToggle={(v, on) => onSelected(on ? [...selected, v] : selected.filter((x) => x !== v))}
+    />
+  );
+}
+
+/** One of the options, as radio buttons. */
+export function RadioGroup<V extends string>({ value, onValue, ...group }: ChoicesProps<V> & Valued<V>) {
+  return <Choices {...group} type="radio" selected={[value]} onToggle={(v, on) => on && onValue(v)} />;
+}
+
 /** Checkboxes or radio buttons in a fieldset with a legend, its error under it. */
-export function ChoiceGroup({ name, legend, type, options, selected, onToggle, error }: ChoiceGroupProps) {
+function Choices<V extends string>({
+  name,
+  legend,
+  type,
+  options,
+  selected,
+  onToggle,
+  error,
+}: ChoicesProps<V> & {
+  type: 'checkbox' | 'radio';
+  selected: readonly string[];
+  onToggle: (value: V, on: boolean) => void;
+}) {
   const errId = `${name}-error`;
   return (
     <fieldset
