@@ -5,6 +5,7 @@ import { errorText, type DeadLetter, type DeadLetterRoute } from './dead-letter'
 import { isRetriable } from './errors';
 import type { BusMetrics } from './metrics';
 import { insertDeadLetter, markProcessed } from './processed-store';
+import { AfterCommitQueue } from '../db/transaction';
 import { backoffDelay, sleep, type RetryPolicy } from './retry';
 import { failSpan, startProcessSpan } from './tracing';
 import type { BusDatabase, EventHeaders, Subscription } from './types';
@@ -102,13 +103,24 @@ async function settle(
     // Whether this try got as far as the handler: a failure before it (database unreachable)
     // says nothing about the event, which must not be dead-lettered for it.
     let handlerRan = false;
+    const afterCommit = new AfterCommitQueue();
     try {
       const outcome = await deps.db.prisma.$transaction(async (tx) => {
+        afterCommit.clear();
         if (!(await markProcessed(tx, sub.consumer, event.id))) return 'duplicate' as const;
         handlerRan = true;
-        await sub.handle(event, { tx, headers: msg.headers, topic: msg.topic, attempt });
+        await sub.handle(event, {
+          tx,
+          afterCommit: afterCommit.add,
+          headers: msg.headers,
+          topic: msg.topic,
+          attempt,
+        });
         return 'processed' as const;
       }, txOptions);
+      afterCommit.run((err) =>
+        log.error({ err, eventId: event.id, type: event.type }, 'after-commit work of an event failed'),
+      );
       deps.metrics.consumed.inc({ ...labels, outcome: outcome });
       if (outcome === 'duplicate')
         log.debug({ eventId: event.id }, 'event already handled by this consumer: skipped');

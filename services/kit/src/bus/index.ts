@@ -6,6 +6,7 @@ export {
 } from './cloud-event';
 export { NonRetriableError, isRetriable, nonRetriable } from './errors';
 export { enqueueEvent, type EnqueueEventInput } from './outbox';
+export { eventRouter, issuesText, onEvent, type EventRoute, type RoutedEvent } from './event-router';
 export {
   relayOutboxBatch,
   startOutboxRelay,

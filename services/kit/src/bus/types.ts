@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Database, DbTransaction } from '../db/database';
+import type { AfterCommit } from '../db/transaction';
 import type { Logger } from '../log/logger';
 import type { CloudEvent } from './cloud-event';
 import type { RecordStreams } from './records/types';
@@ -16,6 +17,8 @@ export type EventHeaders = Record<string, string>;
 export interface HandlerContext {
   /** The transaction that also records the event as processed: write state and enqueue events here. */
   tx: TxClient;
+  /** Work to start once that transaction has committed (never when it rolls back or is retried). */
+  afterCommit: AfterCommit;
   headers: EventHeaders;
   topic: string;
   /** 1 on the first try. */

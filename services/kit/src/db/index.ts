@@ -20,6 +20,20 @@ export {
   withDatabaseName,
   type DatabaseTarget,
 } from './url';
+export {
+  PLATFORM_SCHEMAS,
+  TableOwnershipError,
+  scopeDatabase,
+  scopeTransaction,
+  schemasNamedIn,
+} from './ownership';
+export {
+  AfterCommitQueue,
+  inTransaction,
+  type AfterCommit,
+  type TransactionOptions,
+  type TransactionScope,
+} from './transaction';
 export { Prisma } from './generated/client';
 /** Short name for the `tx` of `prisma.$transaction(async (tx) => …)` in services' stores. */
 export type { DbTransaction as Tx } from './database';

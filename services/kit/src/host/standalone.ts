@@ -7,11 +7,11 @@ import { createLogger, type Logger } from '../log/logger';
 import { createJwksAuthenticator, createKeyAuthenticator } from '../auth/jwt-authenticator';
 import { loadOrCreateLocalKey } from '../auth/local-key';
 import type { Authenticator } from '../auth/principal';
-import { openDatabase } from '../db';
 import { createKafkaBus } from '../bus';
 import { systemClock } from '../time/clock';
 import { leaderElectorFromEnv } from '../leader/kubernetes-lease';
 import { runHost, stopOnSignals, type RunningHost } from './run-host';
+import { busRetentionOf, openHostDatabase } from './host-parts';
 import type { ServiceFactory } from './service-module';
 
 /** What every standalone service process reads, next to its own variables. */
@@ -48,16 +48,30 @@ export async function authenticatorFor(config: {
  * The standalone host: one service per process (one pod), Postgres and Kafka. The service's own
  * configuration schema is merged with the standard one and checked in one pass.
  */
-export async function runStandalone<S extends z.ZodObject>(opts: {
+export async function runStandalone<S extends z.ZodObject, C extends StandaloneConfig & z.infer<S>>(opts: {
   name: string;
   configShape: S;
-  factory: ServiceFactory<StandaloneConfig & z.infer<S>>;
+  /**
+   * Settings read from the whole environment (variables named by other variables, such as a
+   * node's NODEn_DOCKER_HOST), checked in the same pass: add an issue per problem.
+   */
+  configTransform?: (
+    config: StandaloneConfig & z.infer<S> & Record<string, unknown>,
+    ctx: z.RefinementCtx,
+  ) => C;
+  factory: ServiceFactory<NoInfer<C>>;
   onStopped?: () => Promise<void>;
 }): Promise<{ host: RunningHost; logger: Logger }> {
-  const schema = standaloneSchema.extend(opts.configShape.shape);
-  let config: StandaloneConfig & z.infer<S>;
+  const transform = opts.configTransform;
+  const schema = transform
+    ? z
+        .looseObject(standaloneConfigShape)
+        .extend(opts.configShape.shape)
+        .transform((c, ctx) => transform(c as StandaloneConfig & z.infer<S> & Record<string, unknown>, ctx))
+    : standaloneSchema.extend(opts.configShape.shape);
+  let config: C;
   try {
-    config = loadConfig(schema) as StandaloneConfig & z.infer<S>;
+    config = loadConfig(schema) as C;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${opts.name}: cannot start.\n${err.message}\n`);
@@ -75,16 +89,9 @@ export async function runStandalone<S extends z.ZodObject>(opts: {
     logger,
     metrics,
     authenticator: await authenticatorFor(config),
-    busRetention: {
-      outboxHours: config.BUS_OUTBOX_RETENTION_HOURS,
-      dedupHours: config.BUS_DEDUP_RETENTION_HOURS,
-    },
+    busRetention: busRetentionOf(config),
     open: async () => {
-      const db = await openDatabase({
-        url: config.DATABASE_URL,
-        onPoolError: (err) =>
-          logger.warn({ err: err.message }, 'a database connection ended; the pool opens another'),
-      });
+      const db = await openHostDatabase(config.DATABASE_URL, logger);
       const bus = createKafkaBus({
         brokers: config.KAFKA_BROKERS,
         namespace: config.KAFKA_NAMESPACE,

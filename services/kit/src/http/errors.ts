@@ -67,9 +67,60 @@ export class ForbiddenError extends DomainError {
   readonly title = 'Forbidden';
 }
 
-/** A dependency (a Docker daemon, the broker) failed; the detail names it and its own message. */
+/** The request is malformed in a way no field schema says (a dependency refused its parameters). */
+export class BadRequestError extends DomainError {
+  readonly status = 400;
+  readonly slug = 'bad-request';
+  readonly title = 'Bad request';
+}
+
+/** A dependency (a Docker daemon, the broker) does not answer; the detail names it and its own message. */
 export class UnavailableError extends DomainError {
   readonly status = 503;
   readonly slug = 'dependency-unavailable';
   readonly title = 'A dependency is unavailable';
+}
+
+/** A dependency answered with a failure of its own (a daemon's 500). */
+export class DependencyFailedError extends DomainError {
+  readonly status = 502;
+  readonly slug = 'dependency-failed';
+  readonly title = 'A dependency failed';
+}
+
+/** A dependency did not answer within its deadline. */
+export class DependencyTimeoutError extends DomainError {
+  readonly status = 504;
+  readonly slug = 'dependency-timeout';
+  readonly title = 'A dependency did not answer in time';
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  422: 'The request is not valid',
+  502: 'A dependency failed',
+  503: 'A dependency is unavailable',
+  504: 'A dependency did not answer in time',
+};
+
+/**
+ * A problem decided earlier and kept (a failed operation's error), answered later with the status
+ * and `type` it was recorded with: the cause's status travels to the edge unchanged.
+ */
+export class RecordedProblemError extends DomainError {
+  readonly status: number;
+  readonly slug: string;
+  readonly title: string;
+  constructor(
+    problem: { status: number; slug: string; detail: string },
+    extensions: Record<string, unknown> = {},
+  ) {
+    super(problem.detail, extensions);
+    this.status = problem.status >= 400 && problem.status <= 599 ? problem.status : 500;
+    this.slug = problem.slug;
+    this.title = TITLES[this.status] ?? 'The request failed';
+  }
 }

@@ -31,24 +31,20 @@ function parameters(where: 'path' | 'query', schema: z.ZodType | undefined): Jso
   }));
 }
 
+const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+
 function operation(route: RouteSpec): JsonSchema {
   const responses: JsonSchema = {};
   for (const [status, spec] of Object.entries(route.responses)) {
-    responses[status] = {
-      description: spec.description,
-      ...(spec.schema
-        ? {
-            content: {
-              [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') },
-            },
-          }
-        : {}),
-    };
+    // An error a route names without a schema is answered as every error is: a problem.
+    const content = spec.schema
+      ? { [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') } }
+      : Number(status) >= 400
+        ? problemContent
+        : undefined;
+    responses[status] = { description: spec.description, ...(content ? { content } : {}) };
   }
-  responses.default = {
-    description: 'An RFC 9457 problem',
-    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-  };
+  responses.default = { description: 'An RFC 9457 problem', content: problemContent };
   const body = route.body
     ? { content: { 'application/json': { schema: jsonSchema(route.body, 'input') } }, required: true }
     : route.rawBody

@@ -26,9 +26,27 @@ export function decodeCursor<T>(cursor: string | undefined, schema: z.ZodType<T>
   }
 }
 
-/** Builds a page from `limit + 1` fetched rows: the extra row only tells whether there is more. */
-export function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => unknown): Page<T> {
+/**
+ * Builds a page from `limit + 1` fetched rows: the extra row only tells whether there is more.
+ * With `view`, the page holds each row as the API shows it.
+ */
+export function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => unknown): Page<T>;
+export function pageOf<T, V>(
+  rows: T[],
+  limit: number,
+  keyOf: (row: T) => unknown,
+  view: (row: T) => V,
+): Page<V>;
+export function pageOf<T, V>(
+  rows: T[],
+  limit: number,
+  keyOf: (row: T) => unknown,
+  view?: (row: T) => V,
+): Page<T | V> {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+  return {
+    items: view ? items.map(view) : items,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null,
+  };
 }

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ForbiddenError, UnauthorizedError } from './errors';
 import { parseRequest } from './validation';
+import { unstorableReason } from './storable';
 import type { RouteSpec } from './route';
 import type { Authenticator, Principal } from '../auth/principal';
 
@@ -23,6 +24,9 @@ async function authenticate(
   const token = bearerTokenOf(req.headers.authorization) ?? fromQuery;
   if (!token) throw new UnauthorizedError('an Authorization: Bearer <token> header is required');
   const principal = await authenticator.verify(token);
+  // The subject becomes an owner in the database: one it cannot store is no identity here.
+  const unstorable = unstorableReason(principal.subject);
+  if (unstorable) throw new UnauthorizedError(`the token's subject ${unstorable}`);
   if (route.roles && !route.roles.includes(principal.role)) {
     throw new ForbiddenError(`role '${principal.role}' may not ${route.method.toUpperCase()} ${route.path}`);
   }

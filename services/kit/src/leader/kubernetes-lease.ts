@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig } from '../config/load-config';
 import type { Logger } from '../log/logger';
-import { systemClock, type Clock } from '../time/clock';
+import { systemClock, systemTimers, type Clock, type Timers } from '../time/clock';
 import { alwaysLeader, type LeaderElector } from './leader';
 import { connectLeaseApi, type LeaseApi, type LeaseRecord } from './k8s/lease-api';
 
@@ -23,6 +23,8 @@ export interface KubernetesLeaseElectorOptions {
   /** Where the API server is and how to authenticate; the pod's service account by default. */
   kubeConfig?: KubeConfig;
   clock?: Clock;
+  /** Where renewals, retries and the lease's expiry are scheduled (a test's ManualClock). */
+  timers?: Timers;
   logger: Logger;
   /** Called on every change of leadership, `false` included when the lease lapses or on stop. */
   onChange?(leading: boolean): void;
@@ -38,7 +40,12 @@ export interface KubernetesLeaseElectorOptions {
  * write is a lease duration old, whatever the API does meanwhile (errors, hangs), so this replica
  * never believes it leads longer than the others would wait before taking over.
  */
-export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions): LeaderElector {
+export interface KubernetesLeaseElector extends LeaderElector {
+  /** Resolves once the round in hand (a read, a write) has its answer: a test's clock steps after it. */
+  settled(): Promise<void>;
+}
+
+export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions): KubernetesLeaseElector {
   const leaseDurationSeconds = opts.leaseDurationSeconds ?? 15;
   const renewEveryMs = opts.renewEveryMs ?? 5000;
   const retryEveryMs = opts.retryEveryMs ?? 2000;
@@ -46,6 +53,7 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
   const requestTimeoutMs = opts.requestTimeoutMs ?? Math.min(leaseMs, Math.max(1000, renewEveryMs));
   const identity = opts.identity ?? process.env.HOSTNAME ?? os.hostname();
   const clock = opts.clock ?? systemClock;
+  const timers = opts.timers ?? systemTimers;
   const { name, namespace } = opts;
   checkTimings({ leaseDurationSeconds, renewEveryMs, retryEveryMs, requestTimeoutMs });
   const logger = opts.logger.child({ lease: `${namespace}/${name}`, identity });
@@ -58,8 +66,8 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
   /** The lease version last read and when we first saw it, on our own clock. */
   let observed: { resourceVersion: string; since: number } | undefined;
   let lastHolder: string | undefined;
-  let nextAttempt: NodeJS.Timeout | undefined;
-  let expiry: NodeJS.Timeout | undefined;
+  let nextAttempt: unknown;
+  let expiry: unknown;
   let inFlight: Promise<boolean> | undefined;
   let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
 
@@ -85,16 +93,16 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
 
   function follow(reason: string): void {
     leadingUntil = undefined;
-    if (expiry) clearTimeout(expiry);
+    if (expiry) timers.clearTimeout(expiry);
     expiry = undefined;
     report(false, reason);
   }
 
   /** Tells onChange the moment the lease lapses, not at the next attempt. */
   function armExpiry(): void {
-    if (expiry) clearTimeout(expiry);
+    if (expiry) timers.clearTimeout(expiry);
     if (leadingUntil === undefined) return;
-    expiry = setTimeout(
+    expiry = timers.setTimeout(
       () => {
         expiry = undefined;
         if (leadingUntil === undefined) return;
@@ -103,7 +111,6 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
       },
       Math.max(1, leadingUntil - now()),
     );
-    expiry.unref();
   }
 
   function observe(lease: LeaseRecord): void {
@@ -191,14 +198,13 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
   function schedule(ok: boolean): void {
     if (state !== 'running' || !api) return;
     const leaseApi = api;
-    nextAttempt = setTimeout(
+    nextAttempt = timers.setTimeout(
       () => {
         nextAttempt = undefined;
         void attempt(leaseApi).then(schedule);
       },
       ok && isLeader() ? renewEveryMs : retryEveryMs,
     );
-    nextAttempt.unref();
   }
 
   /** Hands the lease over at once instead of making the others wait for it to expire. */
@@ -223,6 +229,9 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
 
   return {
     isLeader,
+    async settled() {
+      await inFlight;
+    },
     async start() {
       if (state !== 'new') return;
       state = 'starting';
@@ -235,7 +244,7 @@ export function createKubernetesLeaseElector(opts: KubernetesLeaseElectorOptions
     async stop() {
       if (state === 'stopped') return;
       state = 'stopped';
-      if (nextAttempt) clearTimeout(nextAttempt);
+      if (nextAttempt) timers.clearTimeout(nextAttempt);
       nextAttempt = undefined;
       await inFlight;
       const held = leadingUntil !== undefined && now() < leadingUntil;

@@ -1,1 +1,1 @@
-export { systemClock, ManualClock, type Clock } from './clock';
+export { systemClock, systemTimers, ManualClock, type Clock, type Timers } from './clock';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { freshPostgresDatabase, rigEnv } from '../../../../test/support/rig';
+import { freshPostgresDatabase, rigEnv } from '@testbed/test-support/rig';
 import { deleteKafkaTopics } from '../../src/bus';
 import { migrateDatabase, openDatabase, type Database } from '../../src/db';
 import type { Logger } from '../../src/log/logger';

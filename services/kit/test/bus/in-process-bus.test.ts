@@ -11,7 +11,7 @@ import {
   type Subscription,
 } from '../../src/bus';
 import { openBusTestDatabase } from './bus-rig';
-import { waitFor } from './wait-for';
+import { waitFor } from '@testbed/test-support/wait';
 
 // The embedded default runs on PGlite, or on Postgres when given a DATABASE_URL: the same suite
 // runs on both (PGlite in memory; a fresh database on the rig's Postgres), migrated by the real

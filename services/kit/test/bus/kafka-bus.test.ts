@@ -19,7 +19,7 @@ import {
   topicName,
   type BusTestDatabase,
 } from './bus-rig';
-import { waitFor } from './wait-for';
+import { waitFor } from '@testbed/test-support/wait';
 
 // Real Kafka and Postgres from the rig; a fresh database for the file, fresh topics and groups per test.
 let rig: BusTestDatabase;

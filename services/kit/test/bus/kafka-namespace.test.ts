@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '../../src/log/logger';
 import { createKafkaBus, deleteKafkaTopics, enqueueEvent, type Bus, type CloudEvent } from '../../src/bus';
 import { groupName, kafkaBrokers, openBusTestDatabase, type BusTestDatabase } from './bus-rig';
-import { waitFor } from './wait-for';
+import { waitFor } from '@testbed/test-support/wait';
 
 // Two platforms on one broker: the same logical topic and group, different namespaces.
 let a: BusTestDatabase;

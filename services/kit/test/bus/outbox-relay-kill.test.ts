@@ -11,7 +11,7 @@ import {
   topicName,
   type BusTestDatabase,
 } from './bus-rig';
-import { waitFor } from './wait-for';
+import { waitFor } from '@testbed/test-support/wait';
 
 /**
  * At-least-once publishing plus idempotent consumers, end to end on the rig's Kafka and Postgres:

@@ -1,7 +1,7 @@
 import { createLogger } from '../../src/log/logger';
 import { enqueueEvent, startOutboxRelay, type OutboxMessage, type OutboxPublisher } from '../../src/bus';
 import { openBusTestDatabase, topicName, type BusTestDatabase } from './bus-rig';
-import { waitFor } from './wait-for';
+import { waitFor } from '@testbed/test-support/wait';
 
 // Real Postgres from the rig; the publisher is the relay's own extension point, recording what
 // each relay sends (Kafka's part is covered by the kill test).

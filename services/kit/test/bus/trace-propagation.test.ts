@@ -11,7 +11,7 @@ import {
   topicName,
   type BusTestDatabase,
 } from './bus-rig';
-import { waitFor } from './wait-for';
+import { waitFor } from '@testbed/test-support/wait';
 
 // The real SDK setup with an in-memory exporter; real Postgres and Kafka from the rig.
 const spans = new InMemorySpanExporter();

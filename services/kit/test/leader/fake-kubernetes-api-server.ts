@@ -28,6 +28,8 @@ export interface FakeKubernetesApiServer {
   /** Every request answered 409. */
   readonly conflicts: Array<{ token: string; method: string; path: string }>;
   cutOff(token: string, how?: 'refuse' | 'stall'): void;
+  /** Requests received and not answered yet, stalled ones left out (a test waits for them to settle). */
+  readonly answering: number;
   reconnect(token: string): void;
   /** Runs before a POST or PUT is applied: lets a test change the lease under the writer's feet. */
   beforeWrite?: (method: 'POST' | 'PUT', namespace: string, name: string) => void;
@@ -73,6 +75,7 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
   const conflicts: FakeKubernetesApiServer['conflicts'] = [];
   const cutOffTokens = new Map<string, 'refuse' | 'stall'>();
   const stalled = new Set<http.ServerResponse>();
+  let answering = 0;
   let resourceVersion = 1000;
   let uid = 0;
 
@@ -107,10 +110,20 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
   const self: { fake?: FakeKubernetesApiServer } = {};
   const httpServer = http.createServer((req, res) => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (token && cutOffTokens.has(token)) {
+    const cut = token ? cutOffTokens.get(token) : undefined;
+    if (cut === 'refuse') {
       req.socket.destroy();
       return;
     }
+    if (cut === 'stall') {
+      // Read, never answered: the client's own deadline ends it.
+      stalled.add(res);
+      res.on('close', () => stalled.delete(res));
+      req.resume();
+      return;
+    }
+    answering++;
+    res.on('close', () => answering--);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -216,6 +229,9 @@ export async function startFakeKubernetesApiServer(): Promise<FakeKubernetesApiS
     writes,
     conflicts,
     cutOff: (token, how = 'refuse') => void cutOffTokens.set(token, how),
+    get answering() {
+      return answering;
+    },
     reconnect: (token) => void cutOffTokens.delete(token),
     close: () =>
       new Promise<void>((resolve) => {

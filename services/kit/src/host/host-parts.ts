@@ -1,0 +1,20 @@
+import { openDatabase, type Database } from '../db';
+import type { Logger } from '../log/logger';
+import type { BusRetention } from '../bus/prune';
+
+/** How long the bus keeps what it published and processed, as every host's configuration says. */
+export const busRetentionOf = (config: {
+  BUS_OUTBOX_RETENTION_HOURS: number;
+  BUS_DEDUP_RETENTION_HOURS: number;
+}): BusRetention => ({
+  outboxHours: config.BUS_OUTBOX_RETENTION_HOURS,
+  dedupHours: config.BUS_DEDUP_RETENTION_HOURS,
+});
+
+/** A host's database: a connection the server ends while idle is logged and replaced, never fatal. */
+export const openHostDatabase = (url: string, logger: Logger): Promise<Database> =>
+  openDatabase({
+    url,
+    onPoolError: (err) =>
+      logger.warn({ err: err.message }, 'a database connection ended; the pool opens another'),
+  });
