@@ -55,7 +55,6 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
       if (!healthy) await new Promise((r) => setTimeout(r, 100));
     }
     if (!healthy) throw new Error(`no /healthz within 10 s:\n${output()}`);
-    const healthyMs = Date.now() - started;
     // Ready once PGlite is open and migrated and the services started (bounded wait).
     let ready = false;
     while (!ready && Date.now() - started < 60_000 && child.exitCode === null) {
@@ -66,7 +65,6 @@ test('answers /healthz within 10 s on a fresh data folder, serves the API with a
       if (!ready) await new Promise((r) => setTimeout(r, 100));
     }
     if (!ready) throw new Error(`never ready:\n${output()}`);
-    console.log(`embedded default: /healthz after ${healthyMs} ms, /readyz after ${Date.now() - started} ms`);
 
     const { stdout } = await promisify(execFile)(
       tsx,

@@ -3,7 +3,7 @@
  * certificate, and refuse a client that has none.
  */
 import https from 'node:https';
-import { loadRigEnv, nodeDocker, nodeEndpoint, rigNodes, tlsFiles } from './rig-env';
+import { loadRigEnv, nodeDocker, nodeEndpoint, rigNodes, tlsFiles } from '@testbed/test-support/rig';
 
 const env = loadRigEnv();
 

@@ -9,7 +9,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { loadRigEnv, nodeDocker, required } from './rig-env';
+import { loadRigEnv, nodeDocker, required } from '@testbed/test-support/rig';
 
 const env = loadRigEnv();
 const NODE = 'node2';

@@ -2,7 +2,7 @@
  * The rig's image registry answers the registry API on 127.0.0.1 over plain HTTP, and every node's
  * daemon treats it as an insecure registry (dockerd's default for 127.0.0.0/8), so no TLS is needed.
  */
-import { loadRigEnv, nodeDocker, required, rigNodes } from './rig-env';
+import { loadRigEnv, nodeDocker, required, rigNodes } from '@testbed/test-support/rig';
 
 const env = loadRigEnv();
 const registry = required(env, 'TESTBED_REGISTRY');

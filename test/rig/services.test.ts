@@ -1,7 +1,7 @@
 /** The rig's Postgres and Kafka answer on loopback. */
 import { Client } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadRigEnv, required } from './rig-env';
+import { loadRigEnv, required } from '@testbed/test-support/rig';
 
 const env = loadRigEnv();
 

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { baseConfigShape, boolFlag, databaseUrl, port } from '@testbed/kit';
 import { ipamConfigShape } from '@testbed/ipam';
 import { embeddedQuotaConfigShape } from '@testbed/quota';
-import { provisioningConfigShape } from '@testbed/provisioning';
+import { provisioningConfigShape, withEnvNodes } from '@testbed/provisioning';
 import { statsConfigShape } from '@testbed/stats';
 import { portalConfigShape } from '@testbed/portal';
 
 /** The embedded default's configuration: everything has a default, so `npm start` needs none. */
 export const embeddedConfigSchema = z
-  .object({
+  .looseObject({
     ...baseConfigShape,
     PORT: port.default(8080),
     LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
@@ -29,8 +29,9 @@ export const embeddedConfigSchema = z
     NODE_AGENT_CGROUP_ROOT: z.string().min(1).default('/sys/fs/cgroup'),
     NODE_AGENT_PROC_ROOT: z.string().min(1).default('/proc'),
   })
-  .transform((c) => ({
-    ...c,
+  // The nodes PROVISIONING_NODES_FROM_ENV names are read from the whole environment, in this pass.
+  .transform((c, ctx) => ({
+    ...withEnvNodes(c, ctx),
     DATA_DIR: path.resolve(c.DATA_DIR),
     DATABASE_URL: c.DATABASE_URL ?? `pglite://${path.resolve(c.DATA_DIR, 'pglite')}`,
   }));

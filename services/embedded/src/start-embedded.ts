@@ -6,8 +6,9 @@ import {
   authenticatorFor,
   createInProcessBus,
   createLogger,
+  busRetentionOf,
   migrateDatabase,
-  openDatabase,
+  openHostDatabase,
   runHost,
   systemClock,
   type Bus,
@@ -47,16 +48,9 @@ export async function startEmbedded(
     extraRouters: [
       portalRouter({ distDir: config.PORTAL_DIST_DIR, config: embeddedPortalConfig(config, ROLES) }),
     ],
-    busRetention: {
-      outboxHours: config.BUS_OUTBOX_RETENTION_HOURS,
-      dedupHours: config.BUS_DEDUP_RETENTION_HOURS,
-    },
+    busRetention: busRetentionOf(config),
     open: async () => {
-      const db = await openDatabase({
-        url: config.DATABASE_URL,
-        onPoolError: (err) =>
-          logger.warn({ err: err.message }, 'a database connection ended; the pool opens another'),
-      });
+      const db = await openHostDatabase(config.DATABASE_URL, logger);
       const { applied } = await migrateDatabase({ database: db });
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
       bus = createInProcessBus({ db, logger, metrics });

@@ -5,8 +5,8 @@
  * transactions straight through `pg` at the same concurrency.
  */
 import pg from 'pg';
-import { startTestHost } from '../../../test/support/test-host';
-import { rigEnv } from '../../../test/support/rig';
+import { startTestHost } from '@testbed/test-support/test-host';
+import { rigEnv } from '@testbed/test-support/rig';
 import { createIpamService, defaultIpamConfig } from '../src';
 
 const LEVELS = [1, 8, 64];

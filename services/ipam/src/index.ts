@@ -1,5 +1,5 @@
 import { Gauge } from 'prom-client';
-import type { ServiceFactory, ServiceModule } from '@testbed/kit';
+import { defineService, type ServiceModule } from '@testbed/kit';
 import type { IpamConfig } from './config';
 import { ipamRoutes } from './http/routes';
 import { ipamSubscriptions } from './events/handlers';
@@ -11,7 +11,7 @@ export { ipamConfigShape, defaultIpamConfig, type IpamConfig } from './config';
 export * from './events/contracts';
 
 /** The ipam service: pools and allocations, their API, bus handlers and the hold janitor. */
-export const createIpamService: ServiceFactory<IpamConfig> = (deps): ServiceModule => {
+export const createIpamService = defineService<IpamConfig>('ipam', (deps): ServiceModule => {
   const ctx: IpamContext = { db: deps.db, clock: deps.clock, source: deps.source, config: deps.config };
   new Gauge({
     name: 'ipam_pool_utilisation_ratio',
@@ -43,4 +43,4 @@ export const createIpamService: ServiceFactory<IpamConfig> = (deps): ServiceModu
       if (created.length > 0) deps.logger.info({ created }, 'seeded address pools');
     },
   };
-};
+});

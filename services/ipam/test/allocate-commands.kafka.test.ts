@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createKafkaPublisher, createLogger, type KafkaPublisher } from '@testbed/kit';
-import { rigEnv } from '../../../test/support/rig';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { rigEnv } from '@testbed/test-support/rig';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createIpamService, defaultIpamConfig, IPAM_COMMANDS, ipamEventTypes } from '../src';
 
 const COMMANDS = 1000;

@@ -1,4 +1,4 @@
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createIpamService, defaultIpamConfig } from '../src';
 
 let t: TestHost;

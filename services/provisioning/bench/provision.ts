@@ -8,11 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
 import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
-import { startTestHost } from '../../../test/support/test-host';
-import { rigEnv } from '../../../test/support/rig';
+import { startTestHost } from '@testbed/test-support/test-host';
+import { rigEnv } from '@testbed/test-support/rig';
+import { rigEndpoint, testPlatform } from '@testbed/test-support/fixtures/provisioning';
 import { createProvisioningService, defaultProvisioningConfig } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
-import { rigEndpoint, testPlatform } from '../test/rig-nodes';
 
 const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
 const PARALLELISM = Number(process.env.BENCH_PROVISION_PARALLELISM ?? 4);

@@ -1,7 +1,31 @@
 import { z } from 'zod';
-import { boolFlag } from '@testbed/kit';
+import { boolFlag, parseCidr, parseIpv4 } from '@testbed/kit';
+import { nodeRegistration, type NodeRegistration } from './domain/node-registration';
 
 const ms = (fallback: number) => z.coerce.number().int().min(50).max(3_600_000).default(fallback);
+
+export interface PoolNetwork {
+  subnet: string;
+  gateway?: string;
+}
+
+/** `pool=cidr@gateway,…`, each part checked: a subnet in CIDR form, a gateway that is an address. */
+const poolNetworks = z.string().transform((text, ctx) => {
+  const out: Record<string, PoolNetwork> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [pool, rest] = part.split('=');
+    const [subnet, gateway] = (rest ?? '').split('@');
+    if (!pool || !subnet || !parseCidr(subnet) || (gateway && parseIpv4(gateway) === undefined)) {
+      ctx.addIssue({ code: 'custom', message: `'${part}' is not pool=a.b.c.d/len[@gateway]` });
+      continue;
+    }
+    out[pool] = { subnet, ...(gateway ? { gateway } : {}) };
+  }
+  return out;
+});
 
 /** provisioning's own variables. */
 export const provisioningConfigShape = z.object({
@@ -27,9 +51,15 @@ export const provisioningConfigShape = z.object({
    * Subnet and gateway of each pool's Docker network, `pool=cidr@gateway` comma separated; the
    * same values as ipam's pools (provisioning does not read ipam's tables).
    */
-  PROVISIONING_POOL_NETWORKS: z
-    .string()
-    .default('experiment=10.64.98.0/23@10.64.98.1,secondary=172.10.0.0/24@172.10.0.1'),
+  PROVISIONING_POOL_NETWORKS: poolNetworks.prefault(
+    'experiment=10.64.98.0/23@10.64.98.1,secondary=172.10.0.0/24@172.10.0.1',
+  ),
+  /** The nodes PROVISIONING_NODES_FROM_ENV registers (NODEn_DOCKER_HOST, NODEn_MACVLAN_PARENT of each). */
+  TESTBED_NODES: z.string().default(''),
+  /** The TLS client files of every node registered from the environment. */
+  DOCKER_TLS_CA: z.string().optional(),
+  DOCKER_TLS_CERT: z.string().optional(),
+  DOCKER_TLS_KEY: z.string().optional(),
   /** Folder of mounted TLS Secrets: `<dir>/<secretRef>/{ca,cert,key}.pem`. */
   PROVISIONING_TLS_SECRETS_DIR: z.string().default('/var/run/secrets/testbed-docker'),
   PROVISIONING_HEALTH_INTERVAL_MS: ms(5000),
@@ -54,18 +84,53 @@ export const provisioningConfigShape = z.object({
   PROVISIONING_ADDRESS_HOLD_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
 });
 
-export type ProvisioningConfig = z.infer<typeof provisioningConfigShape>;
+export type ProvisioningConfig = z.infer<typeof provisioningConfigShape> & {
+  /** The nodes to register at start, read from the environment with the rest (empty unless NODES_FROM_ENV). */
+  PROVISIONING_ENV_NODES: NodeRegistration[];
+};
 
-export const defaultProvisioningConfig: ProvisioningConfig = provisioningConfigShape.parse({});
-
-/** `pool=cidr@gateway,…` → map. */
-export function poolNetworks(config: ProvisioningConfig): Map<string, { subnet: string; gateway?: string }> {
-  const out = new Map<string, { subnet: string; gateway?: string }>();
-  for (const part of config.PROVISIONING_POOL_NETWORKS.split(',')) {
-    const [pool, rest] = part.trim().split('=');
-    if (!pool || !rest) continue;
-    const [subnet, gateway] = rest.split('@');
-    if (subnet) out.set(pool, { subnet, ...(gateway ? { gateway } : {}) });
+/**
+ * The nodes of TESTBED_NODES, from the whole environment (NODEn_* are named by TESTBED_NODES, so no
+ * fixed schema lists them): every one missing or malformed is a problem of the configuration,
+ * reported with the others at start. Hosts apply it to their parsed configuration.
+ */
+export function withEnvNodes<C extends z.infer<typeof provisioningConfigShape>>(
+  config: C & Record<string, unknown>,
+  ctx: z.RefinementCtx,
+): C & { PROVISIONING_ENV_NODES: NodeRegistration[] } {
+  const nodes: NodeRegistration[] = [];
+  if (config.PROVISIONING_NODES_FROM_ENV) {
+    const tls =
+      config.DOCKER_TLS_CA && config.DOCKER_TLS_CERT && config.DOCKER_TLS_KEY
+        ? { caPath: config.DOCKER_TLS_CA, certPath: config.DOCKER_TLS_CERT, keyPath: config.DOCKER_TLS_KEY }
+        : undefined;
+    for (const name of config.TESTBED_NODES.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)) {
+      const up = name.toUpperCase();
+      const hostKey = `${up}_DOCKER_HOST`;
+      const parsed = nodeRegistration.safeParse({
+        name,
+        dockerHost: config[hostKey],
+        ...(tls ? { tls } : {}),
+        macvlanParent: (config[`${up}_MACVLAN_PARENT`] as string | undefined) ?? null,
+      });
+      if (parsed.success) nodes.push(parsed.data);
+      else
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({
+            code: 'custom',
+            path: [issue.path[0] === 'dockerHost' ? hostKey : `TESTBED_NODES`],
+            message: `node ${name}: ${issue.message}`,
+          });
+    }
   }
-  return out;
+  return { ...config, PROVISIONING_ENV_NODES: nodes };
 }
+
+/** provisioning's configuration from an environment: its own variables and the nodes they name. */
+export const provisioningConfigSchema = z
+  .looseObject(provisioningConfigShape.shape)
+  .transform((c, ctx) => withEnvNodes(c, ctx));
+
+export const defaultProvisioningConfig: ProvisioningConfig = provisioningConfigSchema.parse({});

@@ -2,12 +2,18 @@
 import { startTelemetry } from '@testbed/kit';
 const telemetry = startTelemetry({ serviceName: 'provisioning' });
 
-import { runStandalone } from '@testbed/kit';
-import { createProvisioningService, provisioningConfigShape } from './index';
+import { runStandalone, type StandaloneConfig } from '@testbed/kit';
+import {
+  createProvisioningService,
+  provisioningConfigShape,
+  withEnvNodes,
+  type ProvisioningConfig,
+} from './index';
 
-runStandalone({
+runStandalone<typeof provisioningConfigShape, StandaloneConfig & ProvisioningConfig>({
   name: 'provisioning',
   configShape: provisioningConfigShape,
+  configTransform: (config, ctx) => withEnvNodes(config, ctx),
   factory: createProvisioningService,
   onStopped: () => telemetry.shutdown(),
 }).catch((err: unknown) => {

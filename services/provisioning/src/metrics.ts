@@ -1,17 +1,25 @@
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Database } from '@testbed/kit';
 
-/** What a NodeDocker reports of each Docker call: which node, which call, how long, how it ended. */
-export type DockerCallObserver = (node: string, call: string, seconds: number, ok: boolean) => void;
+import type { DockerCallObserver } from './docker/daemon';
+
+/** Failures that are retried or left for a later pass: counted, so that none goes unseen. */
+export interface ProvisioningMetrics {
+  observeDockerCall: DockerCallObserver;
+  /** A worker could not renew its claim on an operation (it retries at the next beat). */
+  claimRenewalFailed(kind: string): void;
+  /** The reconcile could not remove an orphan from a node (the next pass tries again). */
+  orphanRemovalFailed(node: string): void;
+  /** A cancelled create could not remove a container it made (it stays recorded, live). */
+  rollbackRemovalFailed(node: string): void;
+}
 
 /**
  * provisioning's metrics: containers and operations by state and nodes' health are read from the
- * database at scrape time (any replica answers the same), Docker call latency as it happens.
+ * database at scrape time (any replica answers the same), Docker call latency and failures as
+ * they happen.
  */
-export function provisioningMetrics(
-  registry: Registry,
-  db: Database,
-): { observeDockerCall: DockerCallObserver } {
+export function provisioningMetrics(registry: Registry, db: Database): ProvisioningMetrics {
   new Gauge({
     name: 'provisioning_containers',
     help: 'Containers the platform records, by node and state (removed ones left out)',
@@ -56,8 +64,17 @@ export function provisioningMetrics(
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const failures = new Counter({
+    name: 'provisioning_failures_total',
+    help: 'Failures provisioning retries or leaves to a later pass, by what failed and where',
+    labelNames: ['what', 'where'] as const,
+    registers: [registry],
+  });
   return {
     observeDockerCall: (node, call, seconds, ok) =>
       calls.observe({ node, call, outcome: ok ? 'ok' : 'error' }, seconds),
+    claimRenewalFailed: (kind) => failures.inc({ what: 'claim-renewal', where: kind }),
+    orphanRemovalFailed: (node) => failures.inc({ what: 'orphan-removal', where: node }),
+    rollbackRemovalFailed: (node) => failures.inc({ what: 'rollback-removal', where: node }),
   };
 }

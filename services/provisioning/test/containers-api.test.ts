@@ -3,10 +3,16 @@
  * logs; every container of a node with its owner; its capacity and use; Idempotency-Key; an unschedulable node; a node
  * with containers cannot be removed. Addresses 10.64.99.2-9 belong to this file.
  */
-import type { TestHost } from '../../../test/support/test-host';
+import type { TestHost } from '@testbed/test-support/test-host';
+import {
+  json,
+  removeOwned,
+  startProvisioningHost,
+  rigEndpoint,
+  testPlatform,
+} from '@testbed/test-support/fixtures/provisioning';
+import { eventually } from '@testbed/test-support/wait';
 import { NodeDocker } from '../src/docker/node-docker';
-import { json, removeOwned, startProvisioningHost } from './provisioning-host';
-import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
 
 jest.setTimeout(180_000);
 

@@ -6,13 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import { rigEnv } from '../../../test/support/rig';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
+import { rigEnv } from '@testbed/test-support/rig';
+import { eventually } from '@testbed/test-support/wait';
+import { rigEndpoint, testPlatform } from '@testbed/test-support/fixtures/provisioning';
 import { createProvisioningService, defaultProvisioningConfig } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
-import { followProgress, inspectImage } from '../src/docker/node-images';
+import { inspectImage } from '../src/docker/node-images';
+import { followProgress } from '../src/docker/streams';
 import { buildTar } from '../src/docker/tar';
-import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
 
 jest.setTimeout(120_000);
 

@@ -5,14 +5,19 @@
  * Addresses 10.64.99.80-99 (experiment), 172.10.0.0/24 (secondary) and 172.11.0.0/24 (a
  * user-defined network's pool) belong to this file alone; nothing is sent to any of them.
  */
-import type { TestHost } from '../../../test/support/test-host';
+import type { TestHost } from '@testbed/test-support/test-host';
+import { eventually } from '@testbed/test-support/wait';
+import {
+  rigEndpoint,
+  testPlatform,
+  startProvisioningHost,
+} from '@testbed/test-support/fixtures/provisioning';
+import { rigEnv } from '@testbed/test-support/rig';
 import { defaultProvisioningConfig } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
-import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
-import { followProgress, inspectImage } from '../src/docker/node-images';
-import { rigEnv } from '../../../test/support/rig';
+import { inspectImage } from '../src/docker/node-images';
+import { followProgress } from '../src/docker/streams';
 import type { Readable } from 'node:stream';
-import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(180_000);
 
@@ -74,7 +79,10 @@ beforeAll(async () => {
     .split('@')[1];
   await node1.docker.getImage(helperImage).remove(); // only the tag: testbed/busybox stays
   expect(await inspectImage(node1, helperImage)).toBeUndefined();
-  const poolNetworks = `${defaultProvisioningConfig.PROVISIONING_POOL_NETWORKS},lab=172.11.0.0/24@172.11.0.1`;
+  const poolNetworks = {
+    ...defaultProvisioningConfig.PROVISIONING_POOL_NETWORKS,
+    lab: { subnet: '172.11.0.0/24', gateway: '172.11.0.1' },
+  };
   host = await startProvisioningHost({
     name: 'provisioning-interfaces',
     range: '10.64.99.80-10.64.99.99',

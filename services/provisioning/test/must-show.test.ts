@@ -3,10 +3,14 @@
  * not answer in the middle of a batch, and a file copied between nodes through the API.
  * Addresses 10.64.99.140-159 belong to this file alone; traffic to them only from a container.
  */
-import type { TestHost } from '../../../test/support/test-host';
+import type { TestHost } from '@testbed/test-support/test-host';
+import { eventually } from '@testbed/test-support/wait';
+import {
+  rigEndpoint,
+  testPlatform,
+  startProvisioningHost,
+} from '@testbed/test-support/fixtures/provisioning';
 import { NodeDocker } from '../src/docker/node-docker';
-import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
-import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(180_000);
 

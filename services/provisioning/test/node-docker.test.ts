@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { NodeDocker, LABELS, SSHD_CAPABILITIES } from '../src/docker/node-docker';
 import { dockerClientFor } from '../src/docker/node-client';
-import { rigEndpoint, testPlatform } from './rig-nodes';
+import { rigEndpoint, testPlatform } from '@testbed/test-support/fixtures/provisioning';
 
 jest.setTimeout(60_000);
 

@@ -2,10 +2,14 @@
  * The saga across Kafka and Postgres (the rig's), quota and ipam mounted beside provisioning:
  * commands and answers travel through real topics. Addresses 10.64.99.210-219.
  */
-import type { TestHost } from '../../../test/support/test-host';
+import type { TestHost } from '@testbed/test-support/test-host';
+import { eventually } from '@testbed/test-support/wait';
+import {
+  rigEndpoint,
+  testPlatform,
+  startProvisioningHost,
+} from '@testbed/test-support/fixtures/provisioning';
 import { NodeDocker } from '../src/docker/node-docker';
-import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
-import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(120_000);
 

@@ -2,10 +2,14 @@
  * The create saga in one process (PGlite, in-process bus) with quota and ipam mounted, against
  * the rig's TLS daemons node1..node3. Addresses 10.64.99.100-139 belong to this file alone.
  */
-import type { TestHost } from '../../../test/support/test-host';
+import type { TestHost } from '@testbed/test-support/test-host';
+import { eventually } from '@testbed/test-support/wait';
+import {
+  rigEndpoint,
+  testPlatform,
+  startProvisioningHost,
+} from '@testbed/test-support/fixtures/provisioning';
 import { NodeDocker } from '../src/docker/node-docker';
-import { eventually, rigEndpoint, testPlatform } from './rig-nodes';
-import { startProvisioningHost } from './provisioning-host';
 
 jest.setTimeout(120_000);
 
@@ -172,7 +176,11 @@ test('a batch over three nodes from a base address: names prefix-1..N, ascending
   );
   expect(Date.now() - t0).toBeLessThan(10_000);
 
-  const del = await alice(`/v1/batches/${operation.request.batchId}`, { method: 'DELETE' });
-  expect(((await del.json()) as { removed: number }).removed).toBe(5);
+  // Removing a batch is an operation: its result counts what it removed.
+  const del = await alice(`/v1/batches/${operation.request.batchId}`, {
+    method: 'DELETE',
+    headers: { prefer: 'wait=60' },
+  });
+  expect(((await del.json()) as { result: { removed: number } }).result.removed).toBe(5);
   await eventually(async () => (await allocations()).length === 0, 10_000, 'all released');
 });

@@ -1,5 +1,5 @@
 import { Counter } from 'prom-client';
-import type { ServiceFactory, ServiceModule } from '@testbed/kit';
+import { defineService, type ServiceModule } from '@testbed/kit';
 import type { QuotaConfig } from './config';
 import { quotaRoutes } from './http/routes';
 import { quotaSubscriptions } from './events/handlers';
@@ -17,7 +17,7 @@ export {
 export * from './events/contracts';
 
 /** The quota service: users and limits, admission, reservations, and the reservation scheduler. */
-export const createQuotaService: ServiceFactory<QuotaConfig> = (deps): ServiceModule => {
+export const createQuotaService = defineService<QuotaConfig>('quota', (deps): ServiceModule => {
   const ctx: QuotaContext = { db: deps.db, clock: deps.clock, source: deps.source, config: deps.config };
   const passes = new Counter({
     name: 'quota_scheduler_passes_total',
@@ -49,4 +49,4 @@ export const createQuotaService: ServiceFactory<QuotaConfig> = (deps): ServiceMo
       if (added > 0) deps.logger.info({ added }, 'seeded known nodes from QUOTA_KNOWN_NODES');
     },
   };
-};
+});

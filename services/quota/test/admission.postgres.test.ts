@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createKafkaPublisher, createLogger, enqueueEvent, type OutboxMessage } from '@testbed/kit';
-import { rigEnv } from '../../../test/support/rig';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { rigEnv } from '@testbed/test-support/rig';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import {
   createQuotaService,
   defaultQuotaConfig,

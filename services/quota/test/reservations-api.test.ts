@@ -2,8 +2,8 @@
  * The reservation endpoints as the reservation system uses them (a `service` token), and the
  * user and quota endpoints, on PGlite with an injected clock.
  */
-import { ManualClock } from '@testbed/kit';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { ManualClock } from '@testbed/test-support/clock';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createQuotaService, defaultQuotaConfig } from '../src';
 
 const clock = new ManualClock(new Date('2030-03-01T08:00:00Z'));
@@ -98,7 +98,6 @@ test('bad input is a 422 naming the field', async () => {
     [{ start: at(-3), end: at(-2) }, 'body', /past/],
     [{ start: '2030-03-01T10:00:00', end: at(5) }, 'body.start', /time zone/],
     [{ nodes: ['node9'] }, 'body.nodes', /node9/],
-    [{ user: 'nobody' }, 'body.user', /unknown user/],
   ];
   for (const [override, path, message] of cases) {
     const res = await rs(
@@ -109,6 +108,25 @@ test('bad input is a 422 naming the field', async () => {
     const errors = ((await res.json()) as { errors: { path: string; message: string }[] }).errors;
     expect(errors.some((e) => e.path.startsWith(path) && message.test(e.message))).toBe(true);
   }
+});
+
+test('booking for a user the platform has not seen yet makes the user known, with the default limits', async () => {
+  expect((await ops('/v1/users/newcomer/quota')).status).toBe(404);
+  const res = await rs(
+    '/v1/reservations',
+    json({ user: 'newcomer', nodes: ['node1'], start: at(30), end: at(31) }),
+  );
+  expect(res.status).toBe(201);
+  expect(await res.json()).toMatchObject({ user: 'newcomer', createdBy: 'reservation-system' });
+  const quota = await ops('/v1/users/newcomer/quota');
+  expect(quota.status).toBe(200);
+  expect(await quota.json()).toMatchObject({
+    user: 'newcomer',
+    maxContainers: defaultQuotaConfig.QUOTA_MAX_CONTAINERS,
+    overridden: [],
+  });
+  const user = (await (await ops('/v1/users/newcomer')).json()) as { createdVia?: string };
+  expect(user).toMatchObject({ createdVia: 'booking' });
 });
 
 test('quotas: defaults, overrides, and who may see them', async () => {

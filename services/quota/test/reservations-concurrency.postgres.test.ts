@@ -3,7 +3,7 @@
  * Postgres: the accepted set has no overlap, and every refusal is a 409 naming a reservation
  * that really overlaps.
  */
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createQuotaService, defaultQuotaConfig } from '../src';
 
 const CLIENTS = 32;
@@ -90,7 +90,6 @@ test('no two accepted reservations of a node overlap; every 409 names a real ove
       }
     }),
   );
-  console.log(`${accepted.length} accepted, ${refusals.length} refused (409) of ${CLIENTS * ATTEMPTS_EACH}`);
   expect(accepted.length).toBeGreaterThan(0);
   expect(refusals.length).toBeGreaterThan(0);
 

@@ -3,8 +3,8 @@
  * end) and ended are emitted at their instants, once each, with two replicas' schedulers running
  * against one database at once.
  */
-import { ManualClock } from '@testbed/kit';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
+import { ManualClock } from '@testbed/test-support/clock';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createQuotaService, defaultQuotaConfig, RESERVATION_EVENTS } from '../src';
 
 const clock = new ManualClock(new Date('2030-06-01T12:00:00Z'));

@@ -4,15 +4,12 @@
  * reservations enforced a user needs one covering the node now.
  */
 import { randomUUID } from 'node:crypto';
-import { enqueueEvent, ManualClock } from '@testbed/kit';
-import { startTestHost, type TestHost } from '../../../test/support/test-host';
-import {
-  createQuotaService,
-  defaultQuotaConfig,
-  PROVISIONING_EVENTS,
-  QUOTA_COMMANDS,
-  quotaEventTypes,
-} from '../src';
+import { enqueueEvent } from '@testbed/kit';
+import { ManualClock } from '@testbed/test-support/clock';
+import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
+import { PROVISIONING_EVENTS } from '@testbed/provisioning/src/events/contracts';
+import { containerRemoved, containerStarted } from '@testbed/test-support/fixtures/events';
+import { createQuotaService, defaultQuotaConfig, QUOTA_COMMANDS, quotaEventTypes } from '../src';
 
 const clock = new ManualClock(new Date('2030-09-01T09:00:00Z'));
 let t: TestHost;
@@ -36,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const send = (topic: string, type: string, data: Record<string, unknown>) =>
+const send = (topic: string, type: string, data: object) =>
   t.db.prisma.$transaction((tx) =>
     enqueueEvent(tx, { source: 'provisioning', topic, key: 'erin', type, data }),
   );
@@ -99,16 +96,20 @@ test('a reservation covering the node now is needed; then grant → hold → use
   await ask(other, 'node2');
   expect(await decision(other)).toMatchObject({ decision: 'rejected', code: 'no-reservation' });
 
-  await send(PROVISIONING_EVENTS, 'container.started', {
-    containerId: 'c-1',
-    owner: 'erin',
-    node: 'node1',
-    requestId,
-  });
+  // provisioning's container.started as its contract has it (quota validates what it receives).
+  await send(
+    PROVISIONING_EVENTS,
+    'container.started',
+    containerStarted({ containerId: 'c-1', owner: 'erin', node: 'node1', requestId }),
+  );
   await until(async () => (await containers()).inUse === 1);
   expect(await containers()).toMatchObject({ inUse: 1, held: 0 });
 
-  await send(PROVISIONING_EVENTS, 'container.removed', { containerId: 'c-1' });
+  await send(
+    PROVISIONING_EVENTS,
+    'container.removed',
+    containerRemoved({ containerId: 'c-1', node: 'node1', owner: 'erin' }),
+  );
   await until(async () => (await containers()).inUse === 0);
   expect(await containers()).toMatchObject({ inUse: 0, held: 0 });
 });

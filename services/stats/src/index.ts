@@ -1,4 +1,4 @@
-import type { ServiceFactory, ServiceModule } from '@testbed/kit';
+import { defineService, type ServiceModule } from '@testbed/kit';
 import type { StatsConfig } from './config';
 import { statsRecordSubscriptions, statsSubscriptions } from './events/handlers';
 import { historyRoutes } from './http/history-routes';
@@ -24,7 +24,7 @@ export type { LiveSample } from './live/live-view';
  * history. Every replica serves the live stream of every node; the ingest's partitions are shared
  * among replicas; roll-ups and partitions are the leader's.
  */
-export const createStatsService: ServiceFactory<StatsConfig> = (deps): ServiceModule => {
+export const createStatsService = defineService<StatsConfig>('stats', (deps): ServiceModule => {
   const sql = statsSql(deps.db);
   const metrics = statsMetrics(deps.metrics);
   const retention = retentionOf(deps.config);
@@ -90,4 +90,4 @@ export const createStatsService: ServiceFactory<StatsConfig> = (deps): ServiceMo
       if (sweeper) clearInterval(sweeper);
     },
   };
-};
+});

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { waitFor } from '../../kit/test/bus/wait-for';
-import type { TestHost } from '../../../test/support/test-host';
+import { waitFor } from '@testbed/test-support/wait';
+import type { TestHost } from '@testbed/test-support/test-host';
 import { batchOf, dockerId, sampleOf } from './batches';
 import { openLive } from './live-client';
 import { announceStarted, publishBatches, rawRows, startStatsHost } from './stats-host';

@@ -1,6 +1,6 @@
 import { ManualClock } from '@testbed/kit';
-import { waitFor } from '../../kit/test/bus/wait-for';
-import type { TestHost } from '../../../test/support/test-host';
+import { waitFor } from '@testbed/test-support/wait';
+import type { TestHost } from '@testbed/test-support/test-host';
 import { batchOf, dockerId, sampleOf } from './batches';
 import { publishBatches, startStatsHost } from './stats-host';
 

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 
-/** Topics and event types ipam reads and writes (DESIGN.md "Events"). */
+/**
+ * What ipam accepts and emits (DESIGN.md "Events"): its topics, the commands it takes (their
+ * senders import these schemas) and the answers it sends (their consumers validate with these).
+ * What ipam reads of provisioning's topic is provisioning's contract, imported where it is
+ * handled. This module depends on zod only.
+ */
 export const IPAM_COMMANDS = 'testbed.ipam.commands';
 export const IPAM_EVENTS = 'testbed.ipam.events';
-export const PROVISIONING_EVENTS = 'testbed.provisioning.events';
 
 export const ipamEventTypes = {
   allocateRequested: 'ipam.allocate.requested',
@@ -11,10 +15,6 @@ export const ipamEventTypes = {
   allocated: 'ipam.allocated',
   allocateFailed: 'ipam.allocate.failed',
   released: 'ipam.released',
-  containerStarted: 'container.started',
-  containerRemoved: 'container.removed',
-  interfaceAttached: 'container.interface.attached',
-  interfaceDetached: 'container.interface.detached',
 } as const;
 
 const ipv4 = z.ipv4();
@@ -42,10 +42,32 @@ export const releaseRequested = z
     message: 'give pool and ips, or allocationRequestId',
   });
 
-/** What ipam needs of provisioning's container events. */
-export const containerEvent = z.object({
-  containerId: z.string().min(1),
-  interfaces: z.array(z.object({ pool: z.string(), ip: ipv4 })).default([]),
+/** `ipam.allocated`: the addresses held for a request, ascending. */
+export const allocatedEvent = z.object({
+  requestId: z.string().nullable(),
+  pool: z.string().min(1),
+  owner: z.string().min(1),
+  items: z.array(
+    z.object({ ip: ipv4, state: z.enum(['held', 'bound']), heldUntil: z.iso.datetime().nullable() }),
+  ),
+});
+export type AllocatedEvent = z.infer<typeof allocatedEvent>;
+
+/** `ipam.allocate.failed`: why, as an HTTP status, with the first address in the way when one is. */
+export const allocateFailedEvent = z.object({
+  requestId: z.string().min(1),
+  pool: z.string().nullable(),
+  reason: z.string(),
+  status: z.number().int(),
+  firstConflict: ipv4.nullable(),
+});
+export type AllocateFailedEvent = z.infer<typeof allocateFailedEvent>;
+
+/** `ipam.released`: addresses back in their pool. */
+export const releasedEvent = z.object({
+  pool: z.string().min(1),
+  reason: z.string(),
+  items: z.array(z.object({ ip: ipv4, owner: z.string(), containerId: z.string().nullable() })),
 });
 
 export type AllocateRequested = z.infer<typeof allocateRequested>;

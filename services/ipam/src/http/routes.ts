@@ -142,8 +142,7 @@ export function ipamRoutes(ctx: IpamContext): RouteSpec[] {
             query.limit + 1,
           ),
         );
-        const page = pageOf(rows, query.limit, (a) => parseIpv4(a.ip));
-        return { status: 200, body: { items: page.items.map(allocationView), nextCursor: page.nextCursor } };
+        return { status: 200, body: pageOf(rows, query.limit, (a) => parseIpv4(a.ip), allocationView) };
       },
     }),
     defineRoute({

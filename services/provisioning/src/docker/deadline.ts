@@ -1,11 +1,87 @@
-import { UnavailableError } from '@testbed/kit';
+import { DomainError } from '@testbed/kit';
+
+/** How a Docker call ended badly: the daemon said no, did not answer, or broke off. */
+export type DockerFailure = 'refused' | 'unreachable' | 'timeout' | 'failed';
+
+/** Errors of the socket: the daemon is not there to answer. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOENT',
+]);
+
+/**
+ * The problem a Docker answer is, by its meaning: the daemon's 404, 409 and 400 are ours (the
+ * thing is not there, is in the way, was asked wrongly); only a daemon that does not answer (503),
+ * answers too late (504) or fails in itself (502) is a dependency's fault.
+ */
+function problemOf(statusCode: number | undefined, failure: DockerFailure) {
+  if (failure === 'timeout')
+    return { status: 504, slug: 'dependency-timeout', title: 'A dependency did not answer in time' };
+  if (failure === 'unreachable')
+    return { status: 503, slug: 'dependency-unavailable', title: 'A dependency is unavailable' };
+  if (statusCode === 404) return { status: 404, slug: 'not-found', title: 'Not found' };
+  if (statusCode === 409) return { status: 409, slug: 'conflict', title: 'Conflict' };
+  if (statusCode === 400) return { status: 400, slug: 'bad-request', title: 'Bad request' };
+  return { status: 502, slug: 'dependency-failed', title: 'A dependency failed' };
+}
+
+/** A failed Docker call: the node, what was asked, the daemon's own message, and what it means. */
+export class DockerCallError extends DomainError {
+  readonly status: number;
+  readonly slug: string;
+  readonly title: string;
+
+  constructor(
+    readonly node: string,
+    readonly what: string,
+    readonly daemonMessage: string,
+    readonly statusCode: number | undefined,
+    readonly failure: DockerFailure = statusCode === undefined ? 'failed' : 'refused',
+  ) {
+    super(`node ${node}: ${what}: ${daemonMessage}`, { node, daemonMessage });
+    const p = problemOf(statusCode, failure);
+    this.status = p.status;
+    this.slug = p.slug;
+    this.title = p.title;
+  }
+
+  static of(node: string, what: string, err: unknown): DockerCallError {
+    const e = err as {
+      statusCode?: number;
+      json?: { message?: string } | null;
+      message?: string;
+      code?: string;
+    } | null;
+    const message = e?.json?.message ?? e?.message ?? String(err);
+    // dockerode reports a streamed request's refusal as "(HTTP code 404) unexpected - <message>".
+    const daemonMessage = (/^\(HTTP code \d+\)[^-]*- ([\s\S]*)$/.exec(message)?.[1] ?? message).trim();
+    const unreachable =
+      (e?.code !== undefined && UNREACHABLE.has(e.code)) ||
+      /socket hang up|ECONNREFUSED|ECONNRESET/.test(message);
+    const timedOut = e?.code === 'ETIMEDOUT' || message === 'timeout';
+    const failure: DockerFailure = unreachable
+      ? 'unreachable'
+      : timedOut
+        ? 'timeout'
+        : e?.statusCode
+          ? 'refused'
+          : 'failed';
+    return new DockerCallError(node, what, daemonMessage, e?.statusCode, failure);
+  }
+}
 
 /** A Docker daemon that does not answer within `ms` fails the call with the node's name (STYLE 13). */
 export async function withDeadline<T>(node: string, what: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new DockerCallError(node, what, `no answer within ${ms} ms`, undefined)),
+      () => reject(new DockerCallError(node, what, `no answer within ${ms} ms`, undefined, 'timeout')),
       ms,
     );
   });
@@ -19,26 +95,12 @@ export async function withDeadline<T>(node: string, what: string, ms: number, wo
   }
 }
 
-/** A failed Docker call: the node, what was asked, and the daemon's own message. */
-export class DockerCallError extends UnavailableError {
-  constructor(
-    readonly node: string,
-    readonly what: string,
-    readonly daemonMessage: string,
-    readonly statusCode: number | undefined,
-  ) {
-    super(`node ${node}: ${what}: ${daemonMessage}`, { node, daemonMessage });
-  }
-
-  static of(node: string, what: string, err: unknown): DockerCallError {
-    const e = err as { statusCode?: number; json?: { message?: string }; reason?: string; message?: string };
-    const message = e?.json?.message ?? e?.message ?? String(err);
-    return new DockerCallError(node, what, message.trim(), e?.statusCode);
-  }
-}
-
 export function isNotFound(err: unknown): boolean {
   return err instanceof DockerCallError
     ? err.statusCode === 404
     : (err as { statusCode?: number })?.statusCode === 404;
 }
+
+/** The daemon's own words when the error is a Docker call's, else the error's message. */
+export const messageOf = (err: unknown) =>
+  err instanceof DockerCallError ? err.daemonMessage : err instanceof Error ? err.message : String(err);

@@ -11,6 +11,9 @@ export interface NodeEndpoint {
   insecure?: boolean;
 }
 
+/** Builds the dockerode client of a node (injected through the service's dependencies). */
+export type DockerClientFactory = (endpoint: NodeEndpoint, timeoutMs?: number) => Docker;
+
 /**
  * A dockerode client for a node. `timeoutMs` bounds each request on the socket; streams that
  * may stay quiet for long (events, logs follow) take a client built with no timeout.
@@ -61,10 +64,6 @@ export function insecureRefused(node: string): InvalidError {
 
 /** Checks an endpoint's shape and TLS rule without connecting. */
 export function checkEndpoint(endpoint: NodeEndpoint): void {
-  dockerClientForCheck(endpoint);
-}
-
-function dockerClientForCheck(endpoint: NodeEndpoint): void {
   let url: URL;
   try {
     url = new URL(endpoint.dockerHost);

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { NodeDocker } from './node-docker';
-import type { NodeEndpoint } from './node-client';
+import type { DockerCallObserver } from './daemon';
+import { dockerClientFor, type DockerClientFactory, type NodeEndpoint } from './node-client';
 import type { NodeRecord } from '../store/node-store';
-import type { DockerCallObserver } from '../metrics';
 
 /** One NodeDocker per node, rebuilt when the node's endpoint changes. */
 export class NodeDockers {
@@ -12,6 +12,7 @@ export class NodeDockers {
     private readonly timeoutMs: number,
     private readonly secretsDir: string,
     private readonly observe?: DockerCallObserver,
+    private readonly clientFactory: DockerClientFactory = dockerClientFor,
   ) {}
 
   endpointOf(node: NodeRecord): NodeEndpoint {
@@ -29,12 +30,16 @@ export class NodeDockers {
   }
 
   for(node: NodeRecord): NodeDocker {
-    const endpoint = this.endpointOf(node);
-    const key = JSON.stringify(endpoint);
-    const cached = this.clients.get(node.name);
+    return this.forEndpoint(this.endpointOf(node));
+  }
+
+  /** A client for an endpoint not (yet) recorded as a node (the local daemon's first check). */
+  forEndpoint(endpoint: NodeEndpoint, timeoutMs = this.timeoutMs): NodeDocker {
+    const key = JSON.stringify([endpoint, timeoutMs]);
+    const cached = this.clients.get(endpoint.name);
     if (cached?.key === key) return cached.docker;
-    const docker = new NodeDocker(endpoint, this.timeoutMs, this.observe);
-    this.clients.set(node.name, { key, docker });
+    const docker = new NodeDocker(endpoint, timeoutMs, this.observe, this.clientFactory);
+    this.clients.set(endpoint.name, { key, docker });
     return docker;
   }
 }

@@ -1,4 +1,4 @@
-import type { PlannedItem } from '../store/operation-store';
+import type { PlannedItem } from './operation-work';
 
 export type Placement = 'spread' | 'pack';
 

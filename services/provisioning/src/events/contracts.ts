@@ -1,12 +1,11 @@
 import { z } from 'zod';
 
-/** Topics and event types provisioning reads and writes (DESIGN.md "Events"). */
+/**
+ * What provisioning emits (DESIGN.md "Events"): its topic, its event types and each event's
+ * contract. Consumers (ipam, quota, stats) import these schemas and validate what they receive.
+ * This module depends on zod only, so every service can import it without a cycle.
+ */
 export const PROVISIONING_EVENTS = 'testbed.provisioning.events';
-export const QUOTA_COMMANDS = 'testbed.quota.commands';
-export const QUOTA_EVENTS = 'testbed.quota.events';
-export const IPAM_COMMANDS = 'testbed.ipam.commands';
-export const IPAM_EVENTS = 'testbed.ipam.events';
-export const RESERVATION_EVENTS = 'testbed.reservations.events';
 
 export const provisioningEventTypes = {
   containerStarted: 'container.started',
@@ -23,24 +22,17 @@ export const provisioningEventTypes = {
   operationCancelled: 'operation.cancelled',
 } as const;
 
-/** What provisioning sends and reads of the other services (their contracts, restated). */
-export const commandTypes = {
-  quotaReserve: 'quota.reserve.requested',
-  quotaRelease: 'quota.release.requested',
-  quotaGranted: 'quota.reserve.granted',
-  quotaRejected: 'quota.reserve.rejected',
-  ipamAllocate: 'ipam.allocate.requested',
-  ipamRelease: 'ipam.release.requested',
-  ipamAllocated: 'ipam.allocated',
-  ipamAllocateFailed: 'ipam.allocate.failed',
-  reservationEnded: 'reservation.ended',
-} as const;
-
-const containerInterface = z.object({ name: z.string(), pool: z.string(), ip: z.string() });
+export const containerInterface = z.object({
+  name: z.string().min(1),
+  pool: z.string().min(1),
+  ip: z.ipv4(),
+});
+export type ContainerInterface = z.infer<typeof containerInterface>;
 
 /**
- * `container.started`: what ipam (interfaces), quota (owner, node, requestId) and stats (owner,
- * name, the Docker id its node agent samples the container under) need.
+ * `container.started`: what ipam (interfaces), quota (owner, node, requestId: the admission whose
+ * hold becomes usage; the sizes when none holds for it) and stats (owner, name, the Docker id its
+ * node agent samples the container under) need.
  */
 export const containerStartedEvent = z.object({
   containerId: z.string().min(1),
@@ -69,12 +61,31 @@ export const containerRemovedEvent = z.object({
 });
 export type ContainerRemovedEvent = z.infer<typeof containerRemovedEvent>;
 
-/** Saga request ids: an admission per node, one allocation per operation. */
-export const admissionId = (operationId: string, node: string) => `prov:${operationId}:${node}`;
-export const allocationId = (operationId: string) => `prov:${operationId}`;
+/** `container.died`: it stopped running on its node without being asked (killed, crashed). */
+export const containerDiedEvent = z.object({
+  containerId: z.string().min(1),
+  node: z.string().min(1),
+  owner: z.string().min(1),
+});
+export type ContainerDiedEvent = z.infer<typeof containerDiedEvent>;
 
-export function parseSagaId(requestId: unknown): { operationId: string; node?: string } | undefined {
-  if (typeof requestId !== 'string') return undefined;
-  const m = /^prov:([0-9a-f-]{36})(?::(.+))?$/.exec(requestId);
-  return m ? { operationId: m[1]!, ...(m[2] ? { node: m[2] } : {}) } : undefined;
-}
+/** `container.interface.attached` / `.detached`: the addresses a second interface took or gave back. */
+export const interfaceChangedEvent = z.object({
+  containerId: z.string().min(1),
+  owner: z.string().min(1),
+  node: z.string().min(1),
+  interfaces: z.array(containerInterface).min(1),
+});
+export type InterfaceChangedEvent = z.infer<typeof interfaceChangedEvent>;
+
+/** `node.registered` / `node.removed`. */
+export const nodeEvent = z.object({ name: z.string().min(1).max(63) });
+export type NodeEvent = z.infer<typeof nodeEvent>;
+
+/** `operation.<state>`: an operation ended. */
+export const operationEndedEvent = z.object({
+  operationId: z.uuid(),
+  owner: z.string().min(1),
+  state: z.enum(['succeeded', 'partially_succeeded', 'failed', 'cancelled']),
+});
+export type OperationEndedEvent = z.infer<typeof operationEndedEvent>;

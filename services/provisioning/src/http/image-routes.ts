@@ -1,19 +1,11 @@
 import { z } from 'zod';
-import { actsForOthers, defineRoute, ForbiddenError, type Principal, type RouteSpec } from '@testbed/kit';
-import { nodeParams, operationAnswer } from './schemas';
+import { actsForOthers, defineRoute, ForbiddenError, type RouteSpec } from '@testbed/kit';
+import { nodeParams } from './schemas';
+import { operationResponses } from './answers';
 import { checkUpdatesBody, imageAnswer, pullBody } from './image-schemas';
-import { answerOperation } from './answer-operation';
-import { getNode } from '../use-cases/nodes';
-import { startImageOperation } from '../use-cases/images';
-import type { ProvisioningContext } from '../use-cases/context';
-
-const operationResponses = {
-  202: { description: 'the operation', schema: operationAnswer },
-  201: { description: 'finished (Prefer: wait)', schema: operationAnswer },
-  200: { description: 'failed or cancelled (Prefer: wait)', schema: operationAnswer },
-};
-
-const idem = (p: Principal, key: string | undefined) => (key ? `${p.subject}:${key}` : undefined);
+import { answerStarted, idempotencyKeyOf } from './answer-operation';
+import { imagesOnNode, startImageOperation } from '../use-cases/image-operations';
+import type { ProvisioningContext } from '../context';
 
 /**
  * Images on the nodes: list, pull, and the update check. Any user may pull (they need images for
@@ -34,23 +26,10 @@ export function imageRoutes(ctx: ProvisioningContext): RouteSpec[] {
           schema: z.object({ items: z.array(imageAnswer), nextCursor: z.null() }),
         },
       },
-      handler: async ({ params }) => {
-        const node = await getNode(ctx, params.node);
-        const images = await ctx.dockers.for(node).listImages();
-        return {
-          status: 200,
-          body: {
-            items: images.map((i) => ({
-              id: i.Id,
-              tags: i.RepoTags ?? [],
-              digests: i.RepoDigests ?? [],
-              size: i.Size,
-              created: new Date(i.Created * 1000).toISOString(),
-            })),
-            nextCursor: null,
-          },
-        };
-      },
+      handler: async ({ params }) => ({
+        status: 200,
+        body: { items: await imagesOnNode(ctx, params.node), nextCursor: null },
+      }),
     }),
     defineRoute({
       method: 'post',
@@ -61,15 +40,14 @@ export function imageRoutes(ctx: ProvisioningContext): RouteSpec[] {
       body: pullBody,
       responses: operationResponses,
       handler: async ({ params, body, principal, req }) => {
-        const node = await getNode(ctx, params.node);
         const op = await startImageOperation(
           ctx,
           'image.pull',
-          principal.subject,
-          { node: node.name, image: body.image },
-          idem(principal, req.header('idempotency-key')),
+          principal,
+          { node: params.node, image: body.image },
+          idempotencyKeyOf(principal, req.header('idempotency-key')),
         );
-        return answerOperation(ctx, op, req.header('prefer'));
+        return answerStarted(ctx, op, req.header('prefer'));
       },
     }),
     defineRoute({
@@ -85,15 +63,14 @@ export function imageRoutes(ctx: ProvisioningContext): RouteSpec[] {
       handler: async ({ params, body, principal, req }) => {
         if (!body.dryRun && !actsForOthers(principal))
           throw new ForbiddenError('only operators pull updates on a node; a dry run is open to everyone');
-        const node = await getNode(ctx, params.node);
         const op = await startImageOperation(
           ctx,
           'image.check-updates',
-          principal.subject,
-          { node: node.name, dryRun: body.dryRun },
-          idem(principal, req.header('idempotency-key')),
+          principal,
+          { node: params.node, dryRun: body.dryRun },
+          idempotencyKeyOf(principal, req.header('idempotency-key')),
         );
-        return answerOperation(ctx, op, req.header('prefer'));
+        return answerStarted(ctx, op, req.header('prefer'));
       },
     }),
   ];

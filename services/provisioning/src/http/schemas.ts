@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { pageQuery } from '@testbed/kit';
+import { dockerHost, nodeName } from '../domain/node-registration';
 
+/** The requests' schemas: path, query and body of every route (answers: answers.ts). */
 const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-"');
-const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-"');
 const ipv4 = z.ipv4({ message: 'not an IPv4 address' });
 const sshKey = z
   .string()
@@ -14,7 +15,7 @@ export const idParams = z.object({ id: z.uuid() });
 
 export const nodeBody = z.object({
   name: nodeName,
-  dockerHost: z.string().regex(/^(unix|tcp|ssh):\/\/.+$/, 'unix://, tcp:// or ssh://'),
+  dockerHost,
   tls: z
     .object({
       // A Kubernetes Secret's name: it becomes a folder under PROVISIONING_TLS_SECRETS_DIR, so
@@ -106,55 +107,6 @@ export const logsQuery = z.object({
 });
 export const filesQuery = z.object({ path: z.string().min(1).startsWith('/') });
 
-export const operationAnswer = z.object({
-  id: z.string(),
-  kind: z.string(),
-  state: z.enum(['pending', 'running', 'succeeded', 'partially_succeeded', 'failed', 'cancelled']),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  owner: z.string(),
-  request: z.unknown(),
-  result: z.unknown(),
-  error: z.unknown(),
-  items: z.array(z.unknown()),
-});
-export const containerAnswer = z.object({
-  id: z.string(),
-  name: z.string(),
-  node: z.string(),
-  owner: z.string(),
-  image: z.string(),
-  state: z.string(),
-  interfaces: z.array(
-    z.object({ name: z.string(), pool: z.string(), ip: z.string(), mac: z.string().nullable() }),
-  ),
-  cpuMillis: z.number(),
-  memoryBytes: z.number(),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  sshCommand: z.string(),
-});
-export const nodeAnswer = z.object({
-  name: z.string(),
-  dockerHost: z.string(),
-  tls: z.object({ secretRef: z.string().nullable(), files: z.boolean() }).nullable(),
-  insecure: z.boolean(),
-  macvlanParent: z.string().nullable(),
-  experimentPool: z.string(),
-  secondaryPool: z.string(),
-  labels: z.record(z.string(), z.string()),
-  schedulable: z.boolean(),
-  health: z.object({
-    state: z.string(),
-    lastSeenAt: z.string().nullable(),
-    dockerVersion: z.string().nullable(),
-    error: z.string().nullable(),
-  }),
-  network: z.string().nullable(),
-  capacity: z.object({ cpuMillis: z.number(), memoryBytes: z.number() }).nullable(),
-  use: z.object({ containers: z.number(), cpuMillis: z.number(), memoryBytes: z.number() }),
-});
-
 const networkName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-"');
@@ -167,23 +119,9 @@ export const interfaceBody = z.object({
   network: networkName.optional(),
 });
 export const interfacePatch = z.object({ ip: ipv4, pool: z.string().min(1).optional() });
-export const interfaceAnswer = z.object({
-  name: z.string(),
-  pool: z.string(),
-  ip: z.string(),
-  mac: z.string().nullable(),
-  network: z.string(),
-});
 export const networkParams = z.object({ name: networkName });
 export const networkBody = z.object({
   name: networkName,
   pool: z.string().min(1),
   nodes: z.array(nodeName).min(1).max(64),
-});
-export const networkAnswer = z.object({
-  name: z.string(),
-  pool: z.string(),
-  nodes: z.array(z.string()),
-  owner: z.string(),
-  createdAt: z.string(),
 });

@@ -1,47 +1,31 @@
-import type { Tx } from '@testbed/kit';
+import type { Prisma, Tx } from '@testbed/kit';
+import { isRecordId } from '../domain/request-ids';
 
-export interface ContainerRecord {
-  id: string;
-  name: string;
-  node: string;
-  owner: string;
-  image: string;
-  state: string;
-  dockerId: string | null;
-  pool: string;
-  ip: string;
-  mac: string | null;
-  secondaryPool: string | null;
-  secondaryIp: string | null;
-  secondaryNetwork: string | null;
-  secondaryEndpointIp: string | null;
-  cpuMillis: number;
-  memoryBytes: bigint;
-  pidsLimit: number;
-  operationId: string;
-  admissionId: string;
-  itemIndex: number;
-  error: string | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  removedAt: Date | null;
-}
+/** A container's record: the `provisioning.container` row as the generated client types it. */
+export type ContainerRecord = Prisma.ContainerModel;
 
 /** States of a container that still exists on its node (or is being made). */
 export const LIVE_STATES = ['creating', 'running', 'stopped', 'exited', 'removing'];
 
-export const findContainer = (tx: Tx, id: string) =>
-  tx.container.findUnique({ where: { id } }) as Promise<ContainerRecord | null>;
+export const findContainer = (tx: Tx, id: string) => tx.container.findUnique({ where: { id } });
+
+/**
+ * The container's record, its row locked until the transaction ends. The runner, the Docker
+ * events watcher and the reconcile each read a record and then write it; unlocked, the later
+ * writer overwrote the earlier one (a cancelled item's `error` became `removed`, a second
+ * container.removed was sent).
+ */
+export async function lockContainer(tx: Tx, id: string): Promise<ContainerRecord | null> {
+  if (!isRecordId(id)) return null;
+  await tx.$executeRaw`SELECT 1 FROM provisioning.container WHERE id = ${id}::uuid FOR UPDATE`;
+  return findContainer(tx, id);
+}
 
 export const containersOfOperation = (tx: Tx, operationId: string) =>
-  tx.container.findMany({ where: { operationId }, orderBy: { itemIndex: 'asc' } }) as Promise<
-    ContainerRecord[]
-  >;
+  tx.container.findMany({ where: { operationId }, orderBy: { itemIndex: 'asc' } });
 
 export const liveContainersOfNode = (tx: Tx, node: string) =>
-  tx.container.findMany({ where: { node, removedAt: null, state: { in: LIVE_STATES } } }) as Promise<
-    ContainerRecord[]
-  >;
+  tx.container.findMany({ where: { node, removedAt: null, state: { in: LIVE_STATES } } });
 
 export function listContainers(
   tx: Tx,
@@ -59,7 +43,7 @@ export function listContainers(
     },
     orderBy: { id: 'asc' },
     take: limit,
-  }) as Promise<ContainerRecord[]>;
+  });
 }
 
 export const insertContainers = (
@@ -67,6 +51,7 @@ export const insertContainers = (
   rows: Omit<
     ContainerRecord,
     | 'createdAt'
+    | 'updatedAt'
     | 'startedAt'
     | 'removedAt'
     | 'error'
@@ -79,5 +64,11 @@ export const insertContainers = (
   >[],
 ) => tx.container.createMany({ data: rows });
 
+/** A user's running containers on some nodes (a reservation's end stops them). */
+export const runningContainersOf = (tx: Tx, owner: string, nodes: string[]) =>
+  tx.container.findMany({
+    where: { owner, node: { in: nodes }, state: 'running', removedAt: null },
+  });
+
 export const updateContainer = (tx: Tx, id: string, data: Partial<Omit<ContainerRecord, 'id'>>) =>
-  tx.container.update({ where: { id }, data: data as never }) as Promise<ContainerRecord>;
+  tx.container.update({ where: { id }, data: data as never });

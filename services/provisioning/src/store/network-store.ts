@@ -1,21 +1,13 @@
-import type { Tx } from '@testbed/kit';
+import type { Prisma, Tx } from '@testbed/kit';
 
-export interface NetworkRecord {
-  name: string;
-  pool: string;
-  nodes: string[];
-  owner: string;
-  createdAt: Date;
-}
+/** A user-defined network's record, as the generated client types it. */
+export type NetworkRecord = Prisma.NetworkModel;
 
-export const findNetwork = (tx: Tx, name: string) =>
-  tx.network.findUnique({ where: { name } }) as Promise<NetworkRecord | null>;
+export const findNetwork = (tx: Tx, name: string) => tx.network.findUnique({ where: { name } });
 
-export const listNetworks = (tx: Tx) =>
-  tx.network.findMany({ orderBy: { name: 'asc' } }) as Promise<NetworkRecord[]>;
+export const listNetworks = (tx: Tx) => tx.network.findMany({ orderBy: { name: 'asc' } });
 
-export const insertNetwork = (tx: Tx, n: Omit<NetworkRecord, 'createdAt'>) =>
-  tx.network.create({ data: n }) as Promise<NetworkRecord>;
+export const insertNetwork = (tx: Tx, n: Omit<NetworkRecord, 'createdAt'>) => tx.network.create({ data: n });
 
 export const deleteNetwork = (tx: Tx, name: string) => tx.network.delete({ where: { name } });
 

@@ -1,27 +1,8 @@
-import type { Tx } from '@testbed/kit';
+import type { Prisma, Tx } from '@testbed/kit';
+import { LIVE_STATES } from './container-store';
 
-export interface NodeRecord {
-  name: string;
-  dockerHost: string;
-  tlsCaPath: string | null;
-  tlsCertPath: string | null;
-  tlsKeyPath: string | null;
-  tlsSecretRef: string | null;
-  insecure: boolean;
-  macvlanParent: string | null;
-  experimentPool: string;
-  secondaryPool: string;
-  labels: unknown;
-  schedulable: boolean;
-  healthState: string;
-  healthError: string | null;
-  lastSeenAt: Date | null;
-  dockerVersion: string | null;
-  cpuCount: number | null;
-  memoryBytes: bigint | null;
-  networkName: string | null;
-  createdAt: Date;
-}
+/** A node's record: the `provisioning.node` row as the generated client types it. */
+export type NodeRecord = Prisma.NodeModel;
 
 export type NodeInput = Pick<
   NodeRecord,
@@ -38,24 +19,26 @@ export type NodeInput = Pick<
   | 'schedulable'
 > & { labels: Record<string, string> };
 
-export const findNode = (tx: Tx, name: string) =>
-  tx.node.findUnique({ where: { name } }) as Promise<NodeRecord | null>;
-export const listNodes = (tx: Tx) => tx.node.findMany({ orderBy: { name: 'asc' } }) as Promise<NodeRecord[]>;
-export const insertNode = (tx: Tx, input: NodeInput) =>
-  tx.node.create({ data: input }) as Promise<NodeRecord>;
+export const findNode = (tx: Tx, name: string) => tx.node.findUnique({ where: { name } });
+export const listNodes = (tx: Tx) => tx.node.findMany({ orderBy: { name: 'asc' } });
+export const insertNode = (tx: Tx, input: NodeInput) => tx.node.create({ data: input });
 export const upsertNode = (tx: Tx, input: NodeInput) =>
-  tx.node.upsert({ where: { name: input.name }, create: input, update: input }) as Promise<NodeRecord>;
+  tx.node.upsert({ where: { name: input.name }, create: input, update: input });
 export const updateNode = (tx: Tx, name: string, data: Partial<Omit<NodeRecord, 'name' | 'createdAt'>>) =>
-  tx.node.update({ where: { name }, data: data as never }) as Promise<NodeRecord>;
+  tx.node.update({ where: { name }, data: data as never });
 export const deleteNode = (tx: Tx, name: string) => tx.node.delete({ where: { name } });
 
+export interface NodeUse {
+  containers: number;
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
 /** What the platform's live containers on each node take (for the nodes' `use`). */
-export async function useByNode(
-  tx: Tx,
-): Promise<Map<string, { containers: number; cpuMillis: number; memoryBytes: number }>> {
+export async function useByNode(tx: Tx): Promise<Map<string, NodeUse>> {
   const rows = await tx.container.groupBy({
     by: ['node'],
-    where: { removedAt: null, state: { in: ['creating', 'running', 'stopped', 'exited', 'removing'] } },
+    where: { removedAt: null, state: { in: LIVE_STATES } },
     _count: { _all: true },
     _sum: { cpuMillis: true, memoryBytes: true },
   });

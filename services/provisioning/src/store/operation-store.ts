@@ -1,17 +1,56 @@
 import type { Tx } from '@testbed/kit';
+import {
+  CONTAINER_CHANGE_KINDS,
+  isOperationKind,
+  workSchemas,
+  type OperationError,
+  type OperationKind,
+  type OperationRecord,
+  type OperationState,
+  type WorkOf,
+} from '../domain/operation-work';
 
-export type OperationState =
-  'pending' | 'running' | 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
-export const TERMINAL: OperationState[] = ['succeeded', 'partially_succeeded', 'failed', 'cancelled'];
-/** Operations run by the create saga and its runner; other kinds (image pulls, interfaces) run their own way. */
-export const SAGA_KINDS = ['container.create', 'batch.create'];
-/** Operations that change one running container: at most one of them at a time per container. */
-export const CONTAINER_CHANGE_KINDS = [
-  'interface.attach',
-  'interface.move',
-  'interface.detach',
-  'container.update',
-] as const;
+type Row = Awaited<ReturnType<Tx['operation']['findUniqueOrThrow']>>;
+
+/** A row that its kind's schema does not describe (written by hand, or by another version). */
+export class UnreadableOperationError extends Error {
+  override readonly name = 'UnreadableOperationError';
+  constructor(id: string, kind: string, why: string) {
+    super(`operation ${id} (${kind}) cannot be read: ${why}`);
+  }
+}
+
+/** Kinds whose work rows of earlier versions kept in `request` alone (their `saga` empty). */
+const WORK_IN_REQUEST = new Set<string>(['image.pull', 'image.check-updates', 'reservation.stop']);
+
+/** The row as the union of kinds: its work parsed by its kind's schema. */
+export function toOperation(row: Row): OperationRecord {
+  if (!isOperationKind(row.kind)) throw new UnreadableOperationError(row.id, row.kind, 'unknown kind');
+  const schema = workSchemas[row.kind];
+  const fromSaga = schema.safeParse(row.saga);
+  const parsed =
+    !fromSaga.success && WORK_IN_REQUEST.has(row.kind) ? schema.safeParse(row.request) : fromSaga;
+  if (!parsed.success) throw new UnreadableOperationError(row.id, row.kind, parsed.error.message);
+  return {
+    id: row.id,
+    kind: row.kind,
+    state: row.state as OperationState,
+    owner: row.owner,
+    request: row.request,
+    result: row.result ?? null,
+    error: (row.error ?? null) as OperationError | null,
+    items: Array.isArray(row.items) ? row.items : [],
+    saga: parsed.data,
+    idempotencyKey: row.idempotencyKey,
+    cancelRequested: row.cancelRequested,
+    claimedBy: row.claimedBy,
+    claimedAt: row.claimedAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  } as OperationRecord;
+}
+
+const orNull = (row: Row | null) => (row ? toOperation(row) : null);
 
 /** The change in progress on a container, if any. */
 export const containerChangeInProgress = (tx: Tx, containerId: string) =>
@@ -24,76 +63,58 @@ export const containerChangeInProgress = (tx: Tx, containerId: string) =>
     select: { id: true, kind: true },
   });
 
-export interface PlannedItem {
-  name: string;
-  node: string;
-}
+export const findOperation = async (tx: Tx, id: string) =>
+  orNull(await tx.operation.findUnique({ where: { id } }));
 
-/** Saga progress kept with the operation. */
-export interface Saga {
-  pool: string;
-  admissions: Record<string, 'pending' | 'granted' | 'rejected'>;
-  allocation: 'pending' | 'allocated' | 'failed';
-  ip?: string;
-  start?: string;
-  plan: PlannedItem[];
-  spec: {
-    image: string;
-    cpuMillis: number;
-    memoryBytes: number;
-    pidsLimit: number;
-    sshPublicKeys: string[];
-    env?: Record<string, string>;
-    command?: string[];
-    /** Attach eth1 once the container runs (`secondary` of POST /v1/containers). */
-    secondary?: { pool?: string; network?: string };
-  };
-}
-
-export interface OperationRecord {
-  id: string;
-  kind: string;
-  state: OperationState;
-  owner: string;
-  request: unknown;
-  result: unknown;
-  error: unknown;
-  items: unknown;
-  saga: Saga;
-  idempotencyKey: string | null;
-  cancelRequested: boolean;
-  claimedBy: string | null;
-  claimedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export const findOperation = (tx: Tx, id: string) =>
-  tx.operation.findUnique({ where: { id } }) as unknown as Promise<OperationRecord | null>;
-
-/** The operation under a row lock: saga steps of one operation never interleave. */
+/** The operation under a row lock: steps of one operation never interleave. */
 export async function lockOperation(tx: Tx, id: string): Promise<OperationRecord | null> {
   await tx.$executeRaw`SELECT 1 FROM provisioning.operation WHERE id = ${id}::uuid FOR UPDATE`;
   return findOperation(tx, id);
 }
 
-export const findByIdempotencyKey = (tx: Tx, key: string) =>
-  tx.operation.findUnique({ where: { idempotencyKey: key } }) as unknown as Promise<OperationRecord | null>;
+export const findByIdempotencyKey = async (tx: Tx, key: string) =>
+  orNull(await tx.operation.findUnique({ where: { idempotencyKey: key } }));
 
-export const insertOperation = (
+export interface NewOperation<K extends OperationKind> {
+  id: string;
+  kind: K;
+  state: 'pending' | 'running';
+  owner: string;
+  request: unknown;
+  saga: WorkOf<K>;
+  idempotencyKey: string | null;
+  /** A worker that starts on it at once (after the commit) holds the claim from the start. */
+  claimedBy?: string;
+  claimedAt?: Date;
+}
+
+export async function insertOperation<K extends OperationKind>(
   tx: Tx,
-  op: Pick<OperationRecord, 'id' | 'kind' | 'state' | 'owner' | 'request' | 'saga' | 'idempotencyKey'>,
-) => tx.operation.create({ data: op as never });
+  op: NewOperation<K>,
+): Promise<OperationRecord<K>> {
+  return toOperation(await tx.operation.create({ data: op as never })) as OperationRecord<K>;
+}
 
-export const updateOperation = (tx: Tx, id: string, data: Partial<Omit<OperationRecord, 'id'>>) =>
+export interface OperationChange {
+  state?: OperationState;
+  saga?: unknown;
+  result?: unknown;
+  error?: OperationError | null;
+  items?: unknown[];
+  cancelRequested?: boolean;
+  claimedBy?: string | null;
+  claimedAt?: Date | null;
+}
+
+export const updateOperation = (tx: Tx, id: string, data: OperationChange) =>
   tx.operation.update({ where: { id }, data: data as never });
 
-export function listOperations(
+export async function listOperations(
   tx: Tx,
   filter: { owner?: string; state?: string; afterId?: string },
   limit: number,
 ): Promise<OperationRecord[]> {
-  return tx.operation.findMany({
+  const rows = await tx.operation.findMany({
     where: {
       ...(filter.owner ? { owner: filter.owner } : {}),
       ...(filter.state ? { state: filter.state } : {}),
@@ -101,7 +122,8 @@ export function listOperations(
     },
     orderBy: { id: 'asc' },
     take: limit,
-  }) as unknown as Promise<OperationRecord[]>;
+  });
+  return rows.map(toOperation);
 }
 
 /** Running operations of `kinds` nobody works on (no claim, or a claim older than `staleBefore`). */
@@ -115,13 +137,18 @@ export const unclaimedRunning = (tx: Tx, kinds: readonly string[], staleBefore: 
     select: { id: true, kind: true, createdAt: true },
   });
 
-/** Renews this worker's claim; a claim another worker took over is left alone. */
-export const renewClaim = (tx: Tx, id: string, workerId: string, now: Date) =>
-  tx.operation.updateMany({ where: { id, state: 'running', claimedBy: workerId }, data: { claimedAt: now } });
+/** Renews this worker's claim; answers false when another worker took the operation over. */
+export async function renewClaim(tx: Tx, id: string, workerId: string, now: Date): Promise<boolean> {
+  const { count } = await tx.operation.updateMany({
+    where: { id, state: 'running', claimedBy: workerId },
+    data: { claimedAt: now },
+  });
+  return count === 1;
+}
 
 /** Pending operations of `kinds` created before `before` (their saga waits for an answer that does not come). */
 export const pendingOlderThan = (tx: Tx, kinds: readonly string[], before: Date) =>
   tx.operation.findMany({
     where: { state: 'pending', kind: { in: [...kinds] }, createdAt: { lt: before } },
-    select: { id: true },
+    select: { id: true, kind: true },
   });

@@ -2,36 +2,25 @@ import type { Readable } from 'node:stream';
 import {
   ConflictError,
   ForbiddenError,
+  inTransaction,
   NotFoundError,
   actsForOthers,
   type Principal,
-  type Tx,
 } from '@testbed/kit';
-import { provisioningEventTypes } from '../events/contracts';
-import { findContainer, updateContainer, LIVE_STATES, type ContainerRecord } from '../store/container-store';
+import { DockerCallError } from '../docker/deadline';
+import type { NodeDocker } from '../docker/node-docker';
+import { announceRemoved } from '../events/emit';
+import {
+  findContainer,
+  listContainers,
+  lockContainer,
+  runningContainersOf,
+  updateContainer,
+  LIVE_STATES,
+  type ContainerRecord,
+} from '../store/container-store';
 import { findNode } from '../store/node-store';
-import { emitContainerEvent } from './runner';
-import type { ProvisioningContext } from './context';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Whether a label's value can name a record. Labels on a daemon are anyone's to write, and the
- * database refuses a non-UUID id with an error (one such label failed every reconcile pass).
- */
-export const isRecordId = (value: string) => UUID.test(value);
-
-/**
- * The container's record, its row locked until the transaction ends. The runner, the Docker
- * events watcher and the reconcile each read a record and then write it; unlocked, the later
- * writer overwrote the earlier one (a cancelled item's `error` became `removed`, a second
- * container.removed was sent).
- */
-export async function lockContainer(tx: Tx, id: string): Promise<ContainerRecord | null> {
-  if (!isRecordId(id)) return null;
-  await tx.$executeRaw`SELECT 1 FROM provisioning.container WHERE id = ${id}::uuid FOR UPDATE`;
-  return findContainer(tx, id);
-}
+import type { ProvisioningContext } from '../context';
 
 /** The container, when the caller may see it (its owner, an operator, the service role). */
 export async function containerFor(
@@ -39,42 +28,52 @@ export async function containerFor(
   id: string,
   who: Principal,
 ): Promise<ContainerRecord> {
-  const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, id));
+  const c = await inTransaction(ctx.db, ({ tx }) => findContainer(tx, id));
   if (!c || c.removedAt) throw new NotFoundError('container', id);
   if (c.owner !== who.subject && !actsForOthers(who))
     throw new ForbiddenError(`container '${id}' belongs to another user`);
   return c;
 }
 
-export async function dockerOf(ctx: ProvisioningContext, c: ContainerRecord) {
-  const node = await ctx.db.prisma.$transaction((tx) => findNode(tx, c.node));
+/** A page of containers: a user's own, or anyone's (`owner` to filter) for operators and services. */
+export function containersPage(
+  ctx: ProvisioningContext,
+  who: Principal,
+  filter: { node?: string; owner?: string; state?: string; name?: string; afterId?: string },
+  limit: number,
+): Promise<ContainerRecord[]> {
+  const owner = actsForOthers(who) ? filter.owner : who.subject;
+  return inTransaction(ctx.db, ({ tx }) => listContainers(tx, { ...filter, owner }, limit));
+}
+
+export async function dockerOf(
+  ctx: ProvisioningContext,
+  c: ContainerRecord,
+): Promise<{ docker: NodeDocker; dockerId: string }> {
+  const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, c.node));
   if (!node) throw new NotFoundError('node', c.node);
   if (!c.dockerId) throw new ConflictError(`container '${c.id}' is still being created`, { state: c.state });
   return { docker: ctx.dockers.for(node), dockerId: c.dockerId };
 }
 
 const setState = (ctx: ProvisioningContext, id: string, state: string) =>
-  ctx.db.prisma.$transaction((tx) => updateContainer(tx, id, { state }));
+  inTransaction(ctx.db, ({ tx }) => updateContainer(tx, id, { state }));
 
-export async function startContainer(ctx: ProvisioningContext, c: ContainerRecord): Promise<ContainerRecord> {
-  const { docker, dockerId } = await dockerOf(ctx, c);
-  await docker.start(dockerId);
-  return setState(ctx, c.id, 'running');
-}
+export type ContainerAction = 'start' | 'stop' | 'restart';
 
-export async function stopContainer(ctx: ProvisioningContext, c: ContainerRecord): Promise<ContainerRecord> {
-  const { docker, dockerId } = await dockerOf(ctx, c);
-  await docker.stop(dockerId);
-  return setState(ctx, c.id, 'stopped');
-}
-
-export async function restartContainer(
+/** Starts, stops or restarts the caller's container on its node; the record follows. */
+export async function actOnContainer(
   ctx: ProvisioningContext,
-  c: ContainerRecord,
+  id: string,
+  who: Principal,
+  action: ContainerAction,
 ): Promise<ContainerRecord> {
+  const c = await containerFor(ctx, id, who);
   const { docker, dockerId } = await dockerOf(ctx, c);
-  await docker.restart(dockerId);
-  return setState(ctx, c.id, 'running');
+  if (action === 'start') await docker.start(dockerId);
+  else if (action === 'stop') await docker.stop(dockerId);
+  else await docker.restart(dockerId);
+  return setState(ctx, c.id, action === 'stop' ? 'stopped' : 'running');
 }
 
 /** Removes the container from its node; its addresses (ipam) and usage (quota) follow container.removed. */
@@ -95,48 +94,73 @@ export async function removeContainer(
   await markRemoved(ctx, c.id);
 }
 
+/** DELETE /v1/containers/{id}: the caller's container removed. */
+export async function removeContainerFor(
+  ctx: ProvisioningContext,
+  id: string,
+  who: Principal,
+  force: boolean,
+) {
+  await removeContainer(ctx, await containerFor(ctx, id, who), force);
+}
+
 /** Records a removal once (API, drift, reconcile) and announces it. */
-export async function markRemoved(ctx: ProvisioningContext, id: string): Promise<boolean> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+export function markRemoved(ctx: ProvisioningContext, id: string): Promise<boolean> {
+  return inTransaction(ctx.db, async ({ tx }) => {
     const c = await lockContainer(tx, id);
     if (!c || c.removedAt || !LIVE_STATES.includes(c.state)) return false;
     const row = await updateContainer(tx, id, { state: 'removed', removedAt: ctx.clock.now() });
-    await emitContainerEvent(ctx, tx, provisioningEventTypes.containerRemoved, row, {
-      containerId: row.id,
-      node: row.node,
-      owner: row.owner,
-      interfaces: [],
-    });
+    await announceRemoved(ctx, tx, row);
     return true;
   });
 }
 
 export async function containerLogs(
   ctx: ProvisioningContext,
-  c: ContainerRecord,
+  id: string,
+  who: Principal,
   opts: { tail?: number; since?: number },
 ): Promise<Buffer> {
-  const { docker, dockerId } = await dockerOf(ctx, c);
+  const { docker, dockerId } = await dockerOf(ctx, await containerFor(ctx, id, who));
   return docker.logs(dockerId, opts);
+}
+
+/** A path the daemon does not find in the container is our 404, naming the path. */
+function pathNotFound(err: unknown, c: ContainerRecord, path: string): unknown {
+  return err instanceof DockerCallError && err.statusCode === 404
+    ? new NotFoundError(`path in container '${c.name}'`, path)
+    : err;
 }
 
 export async function downloadFiles(
   ctx: ProvisioningContext,
-  c: ContainerRecord,
+  id: string,
+  who: Principal,
   path: string,
 ): Promise<Readable> {
+  const c = await containerFor(ctx, id, who);
   const { docker, dockerId } = await dockerOf(ctx, c);
-  return docker.getArchive(dockerId, path);
+  try {
+    return await docker.getArchive(dockerId, path);
+  } catch (err) {
+    throw pathNotFound(err, c, path);
+  }
 }
 
 export async function uploadFiles(
   ctx: ProvisioningContext,
-  c: ContainerRecord,
+  id: string,
+  who: Principal,
   path: string,
   tar: Buffer,
 ): Promise<void> {
+  const c = await containerFor(ctx, id, who);
   const { docker, dockerId } = await dockerOf(ctx, c);
-  await docker.putArchive(dockerId, path, tar);
+  try {
+    await docker.putArchive(dockerId, path, tar);
+  } catch (err) {
+    throw pathNotFound(err, c, path);
+  }
 }
 
 /** A reservation ended: its user's containers on its nodes are stopped (the watcher records it). */
@@ -145,14 +169,14 @@ export async function stopReservationContainers(
   user: string,
   nodes: string[],
 ): Promise<{ stopped: string[]; failed: { containerId: string; error: string }[] }> {
-  const rows = await ctx.db.prisma.$transaction((tx) =>
-    tx.container.findMany({ where: { owner: user, node: { in: nodes }, state: 'running', removedAt: null } }),
-  );
+  const rows = await inTransaction(ctx.db, ({ tx }) => runningContainersOf(tx, user, nodes));
   const stopped: string[] = [];
   const failed: { containerId: string; error: string }[] = [];
-  for (const c of rows as ContainerRecord[]) {
+  for (const c of rows) {
     try {
-      await stopContainer(ctx, c);
+      const { docker, dockerId } = await dockerOf(ctx, c);
+      await docker.stop(dockerId);
+      await setState(ctx, c.id, 'stopped');
       stopped.push(c.id);
     } catch (err) {
       ctx.logger.warn({ err, container: c.id }, 'stopping at reservation end failed');

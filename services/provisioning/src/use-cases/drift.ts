@@ -1,10 +1,17 @@
-import { provisioningEventTypes } from '../events/contracts';
-import { findContainer, liveContainersOfNode, updateContainer } from '../store/container-store';
+import { inTransaction } from '@testbed/kit';
+import { isRecordId } from '../domain/request-ids';
+import { isTerminal } from '../domain/operation-work';
+import { announceDied } from '../events/emit';
+import {
+  findContainer,
+  liveContainersOfNode,
+  lockContainer,
+  updateContainer,
+} from '../store/container-store';
 import { findOperation } from '../store/operation-store';
 import { allNodes } from './nodes';
-import { isRecordId, lockContainer, markRemoved } from './containers';
-import { emitContainerEvent } from './runner';
-import type { ProvisioningContext } from './context';
+import { markRemoved } from './containers';
+import type { ProvisioningContext } from '../context';
 
 /** A Docker event of one of the platform's containers, applied to its record. */
 export async function applyDockerEvent(
@@ -14,24 +21,20 @@ export async function applyDockerEvent(
   // A label that names no record (made by hand, another tool) is no record's business.
   if (!isRecordId(e.containerId)) return;
   if (e.action === 'destroy') {
-    const c = await ctx.db.prisma.$transaction((tx) => findContainer(tx, e.containerId));
+    const c = await inTransaction(ctx.db, ({ tx }) => findContainer(tx, e.containerId));
     // A container still being made belongs to its saga: the runner decides what becomes of it.
     if (c && c.state !== 'creating') await markRemoved(ctx, c.id);
     return;
   }
   if (e.action === 'die' || e.action === 'start') {
-    await ctx.db.prisma.$transaction(async (tx) => {
+    await inTransaction(ctx.db, async ({ tx }) => {
       const c = await lockContainer(tx, e.containerId);
       if (!c || c.removedAt || c.state === 'creating') return;
       if (e.action === 'start' && c.state !== 'running')
         await updateContainer(tx, c.id, { state: 'running' });
       if (e.action === 'die' && c.state === 'running') {
         const row = await updateContainer(tx, c.id, { state: 'exited' });
-        await emitContainerEvent(ctx, tx, provisioningEventTypes.containerDied, row, {
-          containerId: row.id,
-          node: row.node,
-          owner: row.owner,
-        });
+        await announceDied(ctx, tx, row);
       }
     });
   }
@@ -75,23 +78,27 @@ export class DockerEventWatchers {
   }
 }
 
+export interface ReconcileResult {
+  removedRecords: number;
+  removedOrphans: number;
+  /** Orphans a node would not remove: counted here and in provisioning_failures_total, tried again next pass. */
+  failedOrphans: number;
+}
+
 /**
  * One reconcile pass: a recorded container the node no longer has is removed (its addresses and
  * usage released); one the node runs with no live record (made by a saga that then ended) is removed
  * from the node; a state the events stream missed is corrected.
  */
-export async function reconcile(
-  ctx: ProvisioningContext,
-): Promise<{ removedRecords: number; removedOrphans: number }> {
-  let removedRecords = 0;
-  let removedOrphans = 0;
+export async function reconcile(ctx: ProvisioningContext): Promise<ReconcileResult> {
+  const result: ReconcileResult = { removedRecords: 0, removedOrphans: 0, failedOrphans: 0 };
   for (const node of await allNodes(ctx)) {
     if (node.healthState === 'down') continue;
     const docker = ctx.dockers.for(node);
     // Records before the daemon's list: a record that says running was started before the list
     // was taken, so the list shows it unless it really went away (the other order took a
     // container started between the two reads for one that died or vanished).
-    const recorded = await ctx.db.prisma.$transaction((tx) => liveContainersOfNode(tx, node.name));
+    const recorded = await inTransaction(ctx.db, ({ tx }) => liveContainersOfNode(tx, node.name));
     let actual;
     try {
       actual = await docker.listOwned(ctx.config.PROVISIONING_PLATFORM_ID);
@@ -103,7 +110,7 @@ export async function reconcile(
       if (c.state === 'creating') continue;
       const found = onNode.get(c.id);
       if (!found) {
-        if (await markRemoved(ctx, c.id)) removedRecords++;
+        if (await markRemoved(ctx, c.id)) result.removedRecords++;
       } else if (found.state !== 'running' && c.state === 'running') {
         await applyDockerEvent(ctx, { action: 'die', containerId: c.id });
       } else if (found.state === 'running' && (c.state === 'exited' || c.state === 'stopped')) {
@@ -115,12 +122,21 @@ export async function reconcile(
     for (const c of actual) {
       if (live.has(c.containerId)) continue;
       const op = isRecordId(c.operationId)
-        ? await ctx.db.prisma.$transaction((tx) => findOperation(tx, c.operationId))
+        ? await inTransaction(ctx.db, ({ tx }) => findOperation(tx, c.operationId).catch(() => null))
         : null;
-      if (op && (op.state === 'running' || op.state === 'pending')) continue; // its saga is still deciding
-      await docker.remove(c.dockerId, true).catch(() => undefined);
-      removedOrphans++;
+      if (op && !isTerminal(op.state)) continue; // its saga is still deciding
+      try {
+        await docker.remove(c.dockerId, true);
+        result.removedOrphans++;
+      } catch (err) {
+        result.failedOrphans++;
+        ctx.metrics.orphanRemovalFailed(node.name);
+        ctx.logger.warn(
+          { err, node: node.name, dockerId: c.dockerId },
+          'an orphan could not be removed; the next pass retries',
+        );
+      }
     }
   }
-  return { removedRecords, removedOrphans };
+  return result;
 }

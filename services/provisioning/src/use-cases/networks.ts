@@ -1,14 +1,30 @@
-import { ConflictError, InvalidError, NotFoundError } from '@testbed/kit';
-import { poolNetworks } from '../config';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  inTransaction,
+  NotFoundError,
+  actsForOthers,
+  type Principal,
+} from '@testbed/kit';
 import { findNode } from '../store/node-store';
 import {
   containersOnNetwork,
   deleteNetwork,
   findNetwork,
   insertNetwork,
+  listNetworks,
   type NetworkRecord,
 } from '../store/network-store';
-import type { ProvisioningContext } from './context';
+import type { ProvisioningContext } from '../context';
+
+export const allNetworks = (ctx: ProvisioningContext) => inTransaction(ctx.db, ({ tx }) => listNetworks(tx));
+
+export async function getNetwork(ctx: ProvisioningContext, name: string): Promise<NetworkRecord> {
+  const net = await inTransaction(ctx.db, ({ tx }) => findNetwork(tx, name));
+  if (!net) throw new NotFoundError('network', name);
+  return net;
+}
 
 /**
  * User-defined secondary networks: an internal bridge of that name on each chosen node, its
@@ -20,7 +36,7 @@ export async function createNetwork(
   owner: string,
   input: { name: string; pool: string; nodes: string[] },
 ): Promise<NetworkRecord> {
-  const net = poolNetworks(ctx.config).get(input.pool);
+  const net = ctx.config.PROVISIONING_POOL_NETWORKS[input.pool];
   if (!net)
     throw InvalidError.field(
       'body.pool',
@@ -32,7 +48,7 @@ export async function createNetwork(
   ]);
   if (reserved.has(input.name))
     throw InvalidError.field('body.name', `'${input.name}' is the platform's own network`);
-  const nodes = await ctx.db.prisma.$transaction(async (tx) => {
+  const nodes = await inTransaction(ctx.db, async ({ tx }) => {
     if (await findNetwork(tx, input.name))
       throw new ConflictError(`network '${input.name}' exists`, { network: input.name });
     const found = [];
@@ -66,18 +82,23 @@ export async function createNetwork(
       await ctx.dockers
         .for(node)
         .removeNetwork(input.name)
-        .catch(() => undefined);
+        .catch((e: unknown) =>
+          ctx.logger.warn({ err: e, network: input.name, node: node.name }, 'undoing a network failed'),
+        );
     throw err;
   }
-  return ctx.db.prisma.$transaction((tx) =>
+  return inTransaction(ctx.db, ({ tx }) =>
     insertNetwork(tx, { name: input.name, pool: input.pool, nodes: nodes.map((n) => n.name), owner }),
   );
 }
 
-export async function removeNetwork(ctx: ProvisioningContext, name: string): Promise<void> {
-  const net = await ctx.db.prisma.$transaction(async (tx) => {
+/** Removes a network from its nodes, its owner or an operator asking; refused while containers are attached. */
+export async function removeNetwork(ctx: ProvisioningContext, name: string, who: Principal): Promise<void> {
+  const net = await inTransaction(ctx.db, async ({ tx }) => {
     const net = await findNetwork(tx, name);
     if (!net) throw new NotFoundError('network', name);
+    if (net.owner !== who.subject && !actsForOthers(who))
+      throw new ForbiddenError(`network '${name}' belongs to another user`);
     const attached = await containersOnNetwork(tx, name);
     if (attached.length > 0)
       throw new ConflictError(`network '${name}' has ${attached.length} container(s) attached`, {
@@ -86,8 +107,8 @@ export async function removeNetwork(ctx: ProvisioningContext, name: string): Pro
     return net;
   });
   for (const nodeName of net.nodes) {
-    const node = await ctx.db.prisma.$transaction((tx) => findNode(tx, nodeName));
+    const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, nodeName));
     if (node) await ctx.dockers.for(node).removeNetwork(name);
   }
-  await ctx.db.prisma.$transaction((tx) => deleteNetwork(tx, name));
+  await inTransaction(ctx.db, ({ tx }) => deleteNetwork(tx, name));
 }

@@ -1,31 +1,31 @@
-import { ConflictError, enqueueEvent, InvalidError, NotFoundError, type Tx } from '@testbed/kit';
+import {
+  ConflictError,
+  InvalidError,
+  inTransaction,
+  NotFoundError,
+  actsForOthers,
+  type Principal,
+  type Tx,
+} from '@testbed/kit';
 import { checkEndpoint } from '../docker/node-client';
-import { poolNetworks } from '../config';
-import { PROVISIONING_EVENTS, provisioningEventTypes } from '../events/contracts';
+import { LABELS } from '../docker/container-spec';
+import type { NodeRegistration } from '../domain/node-registration';
+import { announceNode } from '../events/emit';
+import { provisioningEventTypes } from '../events/contracts';
 import {
   deleteNode,
   findNode,
+  insertNode,
   listNodes,
   updateNode,
   upsertNode,
-  insertNode,
+  useByNode,
   type NodeInput,
   type NodeRecord,
+  type NodeUse,
 } from '../store/node-store';
 import { liveContainersOfNode } from '../store/container-store';
-import { inTransaction, type ProvisioningContext } from './context';
-
-export interface NodeRegistration {
-  name: string;
-  dockerHost: string;
-  tls?: { secretRef?: string; caPath?: string; certPath?: string; keyPath?: string };
-  insecure?: boolean;
-  macvlanParent?: string | null;
-  experimentPool?: string;
-  secondaryPool?: string;
-  labels?: Record<string, string>;
-  schedulable?: boolean;
-}
+import type { ProvisioningContext } from '../context';
 
 function toInput(r: NodeRegistration): NodeInput {
   const tls = r.tls;
@@ -55,25 +55,13 @@ function toInput(r: NodeRegistration): NodeInput {
   return input;
 }
 
-async function announce(ctx: ProvisioningContext, tx: Tx, type: string, name: string): Promise<void> {
-  await enqueueEvent(tx, {
-    source: ctx.source,
-    topic: PROVISIONING_EVENTS,
-    key: name,
-    type,
-    subject: name,
-    data: { name },
-    time: ctx.clock.now(),
-  });
-}
-
 export async function registerNode(ctx: ProvisioningContext, r: NodeRegistration): Promise<NodeRecord> {
   const input = toInput(r);
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return inTransaction(ctx.db, async ({ tx }) => {
     if (await findNode(tx, r.name))
       throw new ConflictError(`node '${r.name}' is already registered`, { node: r.name });
     const node = await insertNode(tx, input);
-    await announce(ctx, tx, provisioningEventTypes.nodeRegistered, node.name);
+    await announceNode(ctx, tx, provisioningEventTypes.nodeRegistered, node.name);
     return node;
   });
 }
@@ -84,34 +72,86 @@ export async function registerNodeFromConfig(
   r: NodeRegistration,
 ): Promise<NodeRecord> {
   const input = toInput(r);
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return inTransaction(ctx.db, async ({ tx }) => {
     const node = await upsertNode(tx, input);
-    await announce(ctx, tx, provisioningEventTypes.nodeRegistered, node.name);
+    await announceNode(ctx, tx, provisioningEventTypes.nodeRegistered, node.name);
     return node;
   });
 }
 
-export async function getNode(ctx: ProvisioningContext, name: string, outer?: Tx): Promise<NodeRecord> {
-  const node = await inTransaction(ctx, outer, (tx) => findNode(tx, name));
+/** The local daemon (DOCKER_HOST or the default socket) as node `local`, when it answers. */
+export async function registerLocalNode(ctx: ProvisioningContext): Promise<void> {
+  const dockerHost = ctx.config.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  try {
+    await ctx.dockers.forEndpoint({ name: 'local', dockerHost }, 3000).health();
+    await registerNodeFromConfig(ctx, {
+      name: 'local',
+      dockerHost,
+      macvlanParent: ctx.config.PROVISIONING_LOCAL_MACVLAN_PARENT || null,
+    });
+  } catch (err) {
+    ctx.logger.warn(
+      { err: (err as Error).message, dockerHost },
+      'the local Docker daemon does not answer: no node `local`',
+    );
+  }
+}
+
+export async function getNode(ctx: ProvisioningContext, name: string, tx?: Tx): Promise<NodeRecord> {
+  const node = tx ? await findNode(tx, name) : await inTransaction(ctx.db, ({ tx }) => findNode(tx, name));
   if (!node) throw new NotFoundError('node', name);
   return node;
 }
 
-export const allNodes = (ctx: ProvisioningContext) => ctx.db.prisma.$transaction((tx) => listNodes(tx));
+export const allNodes = (ctx: ProvisioningContext) => inTransaction(ctx.db, ({ tx }) => listNodes(tx));
+
+/** Nodes with what the platform's live containers on each take. */
+export async function nodesWithUse(ctx: ProvisioningContext): Promise<{ node: NodeRecord; use?: NodeUse }[]> {
+  return inTransaction(ctx.db, async ({ tx }) => {
+    const [nodes, use] = [await listNodes(tx), await useByNode(tx)];
+    return nodes.map((node) => ({ node, use: use.get(node.name) }));
+  });
+}
+
+export async function nodeWithUse(
+  ctx: ProvisioningContext,
+  name: string,
+): Promise<{ node: NodeRecord; use?: NodeUse }> {
+  return inTransaction(ctx.db, async ({ tx }) => {
+    const node = await getNode(ctx, name, tx);
+    return { node, use: (await useByNode(tx)).get(name) };
+  });
+}
+
+/** Every container on the node's daemon with its owner: all of them for operators, one's own for a user. */
+export async function containersOnNode(ctx: ProvisioningContext, name: string, who: Principal) {
+  const all = await ctx.dockers.for(await getNode(ctx, name)).listAll();
+  return all
+    .map((c) => ({
+      dockerId: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      image: c.Image,
+      state: c.State,
+      status: c.Status,
+      owner: c.Labels[LABELS.owner] ?? null,
+      containerId: c.Labels[LABELS.containerId] ?? null,
+    }))
+    .filter((c) => actsForOthers(who) || c.owner === who.subject);
+}
 
 export async function changeNode(
   ctx: ProvisioningContext,
   name: string,
   patch: { schedulable?: boolean; labels?: Record<string, string> },
 ): Promise<NodeRecord> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return inTransaction(ctx.db, async ({ tx }) => {
     if (!(await findNode(tx, name))) throw new NotFoundError('node', name);
     return updateNode(tx, name, patch);
   });
 }
 
 export async function removeNode(ctx: ProvisioningContext, name: string): Promise<void> {
-  await ctx.db.prisma.$transaction(async (tx) => {
+  await inTransaction(ctx.db, async ({ tx }) => {
     if (!(await findNode(tx, name))) throw new NotFoundError('node', name);
     const live = await liveContainersOfNode(tx, name);
     if (live.length > 0) {
@@ -121,14 +161,14 @@ export async function removeNode(ctx: ProvisioningContext, name: string): Promis
       });
     }
     await deleteNode(tx, name);
-    await announce(ctx, tx, provisioningEventTypes.nodeRemoved, name);
+    await announceNode(ctx, tx, provisioningEventTypes.nodeRemoved, name);
   });
 }
 
 /** The node's experiment network on its daemon, created from the pool's subnet when missing. */
 export async function ensureNodeNetwork(ctx: ProvisioningContext, node: NodeRecord): Promise<string> {
   if (node.networkName) return node.networkName;
-  const net = poolNetworks(ctx.config).get(node.experimentPool);
+  const net = ctx.config.PROVISIONING_POOL_NETWORKS[node.experimentPool];
   if (!net)
     throw InvalidError.field(
       'experimentPool',
@@ -141,7 +181,7 @@ export async function ensureNodeNetwork(ctx: ProvisioningContext, node: NodeReco
     ...(net.gateway ? { gateway: net.gateway } : {}),
     platform: ctx.config.PROVISIONING_PLATFORM_ID,
   });
-  await ctx.db.prisma.$transaction((tx) => updateNode(tx, node.name, { networkName: name }));
+  await inTransaction(ctx.db, ({ tx }) => updateNode(tx, node.name, { networkName: name }));
   return name;
 }
 
@@ -152,7 +192,7 @@ export async function checkNodesHealth(ctx: ProvisioningContext): Promise<void> 
     nodes.map(async (node) => {
       try {
         const h = await ctx.dockers.for(node).health();
-        await ctx.db.prisma.$transaction((tx) =>
+        await inTransaction(ctx.db, ({ tx }) =>
           updateNode(tx, node.name, {
             healthState: 'up',
             healthError: null,
@@ -164,7 +204,7 @@ export async function checkNodesHealth(ctx: ProvisioningContext): Promise<void> 
         );
         if (!node.networkName) await ensureNodeNetwork(ctx, node);
       } catch (err) {
-        await ctx.db.prisma.$transaction((tx) =>
+        await inTransaction(ctx.db, ({ tx }) =>
           updateNode(tx, node.name, {
             healthState: 'down',
             healthError: err instanceof Error ? err.message : String(err),
@@ -173,22 +213,4 @@ export async function checkNodesHealth(ctx: ProvisioningContext): Promise<void> 
       }
     }),
   );
-}
-
-/** TESTBED_NODES with NODEn_DOCKER_HOST, NODEn_MACVLAN_PARENT and the shared DOCKER_TLS_* files. */
-export function nodesFromEnv(env: NodeJS.ProcessEnv): NodeRegistration[] {
-  const names = (env.TESTBED_NODES ?? '')
-    .split(',')
-    .map((n) => n.trim())
-    .filter(Boolean);
-  return names.map((name) => {
-    const up = name.toUpperCase();
-    const dockerHost = env[`${up}_DOCKER_HOST`];
-    if (!dockerHost) throw new Error(`TESTBED_NODES names ${name} but ${up}_DOCKER_HOST is not set`);
-    const tls =
-      env.DOCKER_TLS_CA && env.DOCKER_TLS_CERT && env.DOCKER_TLS_KEY
-        ? { caPath: env.DOCKER_TLS_CA, certPath: env.DOCKER_TLS_CERT, keyPath: env.DOCKER_TLS_KEY }
-        : undefined;
-    return { name, dockerHost, ...(tls ? { tls } : {}), macvlanParent: env[`${up}_MACVLAN_PARENT`] ?? null };
-  });
 }

@@ -1,14 +1,10 @@
-import { ForbiddenError, NotFoundError, actsForOthers, type Principal } from '@testbed/kit';
+import { ForbiddenError, inTransaction, NotFoundError, actsForOthers, type Principal } from '@testbed/kit';
+import { itemView } from '../domain/create-outcome';
+import { isKind, isTerminal, type OperationRecord } from '../domain/operation-work';
 import { containersOfOperation } from '../store/container-store';
-import {
-  findOperation,
-  lockOperation,
-  updateOperation,
-  type OperationRecord,
-} from '../store/operation-store';
-import { failPending, isTerminal } from './saga';
-import { itemView } from './runner';
-import type { ProvisioningContext } from './context';
+import { findOperation, listOperations, lockOperation, updateOperation } from '../store/operation-store';
+import { failPending } from './create-saga';
+import type { ProvisioningContext } from '../context';
 
 export interface OperationView {
   id: string;
@@ -23,14 +19,15 @@ export interface OperationView {
   items: unknown[];
 }
 
+/** The operation as clients see it: a create's items from its container records while it runs. */
 export async function operationView(ctx: ProvisioningContext, op: OperationRecord): Promise<OperationView> {
-  let items = op.items as unknown[];
-  if (!isTerminal(op.state)) {
-    const rows = await ctx.db.prisma.$transaction((tx) => containersOfOperation(tx, op.id));
+  let items = op.items;
+  if (!isTerminal(op.state) && isKind(op, 'container.create', 'batch.create')) {
+    const rows = await inTransaction(ctx.db, ({ tx }) => containersOfOperation(tx, op.id));
     items =
       rows.length > 0
         ? rows.map(itemView)
-        : (op.saga.plan ?? []).map((p) => ({
+        : op.saga.plan.map((p) => ({
             name: p.name,
             node: p.node,
             state: 'pending',
@@ -58,7 +55,7 @@ export async function operationFor(
   id: string,
   who: Principal,
 ): Promise<OperationRecord> {
-  const op = await ctx.db.prisma.$transaction((tx) => findOperation(tx, id));
+  const op = await inTransaction(ctx.db, ({ tx }) => findOperation(tx, id));
   if (!op) throw new NotFoundError('operation', id);
   if (op.owner !== who.subject && !actsForOthers(who))
     throw new ForbiddenError(`operation '${id}' belongs to another user`);
@@ -73,18 +70,58 @@ export async function waitForOperation(
 ): Promise<OperationRecord> {
   const deadline = Date.now() + Math.min(seconds, 120) * 1000;
   for (;;) {
-    const op = (await ctx.db.prisma.$transaction((tx) => findOperation(tx, id)))!;
+    const op = (await inTransaction(ctx.db, ({ tx }) => findOperation(tx, id)))!;
     if (isTerminal(op.state) || Date.now() >= deadline) return op;
     await new Promise((r) => setTimeout(r, Math.min(200, Math.max(10, deadline - Date.now()))));
   }
 }
 
-/** Cancel: a pending saga releases its holds at once; a running one stops and removes what it made. */
-export async function cancelOperation(ctx: ProvisioningContext, id: string): Promise<void> {
-  await ctx.db.prisma.$transaction(async (tx) => {
+/** An operation a request started, as its answer: at once, or once ended within `waitSeconds`. */
+export async function settledView(
+  ctx: ProvisioningContext,
+  op: OperationRecord,
+  waitSeconds: number | undefined,
+): Promise<{ operation: OperationRecord; view: OperationView }> {
+  const operation = waitSeconds ? await waitForOperation(ctx, op.id, waitSeconds) : op;
+  return { operation, view: await operationView(ctx, operation) };
+}
+
+/** GET /v1/operations/{id}: the caller's operation, waited for when asked. */
+export async function getOperation(
+  ctx: ProvisioningContext,
+  id: string,
+  who: Principal,
+  waitSeconds?: number,
+) {
+  return (await settledView(ctx, await operationFor(ctx, id, who), waitSeconds)).view;
+}
+
+/** GET /v1/operations: a user's own, or anyone's (`owner` to filter) for operators and services. */
+export async function operationsPage(
+  ctx: ProvisioningContext,
+  who: Principal,
+  filter: { owner?: string; state?: string; afterId?: string },
+  limit: number,
+): Promise<{ ops: OperationRecord[]; views: OperationView[] }> {
+  const owner = actsForOthers(who) ? filter.owner : who.subject;
+  const ops = await inTransaction(ctx.db, ({ tx }) => listOperations(tx, { ...filter, owner }, limit));
+  return { ops, views: await Promise.all(ops.map((o) => operationView(ctx, o))) };
+}
+
+/**
+ * Cancel: a pending create releases its holds at once; a running one stops and removes what it
+ * made (its worker sees the request between items). Answers the operation as it then is.
+ */
+export async function cancelOperation(
+  ctx: ProvisioningContext,
+  id: string,
+  who: Principal,
+): Promise<OperationView> {
+  await operationFor(ctx, id, who);
+  await inTransaction(ctx.db, async ({ tx }) => {
     const op = await lockOperation(tx, id);
     if (!op || isTerminal(op.state)) return;
-    if (op.state === 'pending') {
+    if (op.state === 'pending' && isKind(op, 'container.create', 'batch.create')) {
       await failPending(
         ctx,
         tx,
@@ -96,6 +133,7 @@ export async function cancelOperation(ctx: ProvisioningContext, id: string): Pro
     }
     await updateOperation(tx, id, { cancelRequested: true });
   });
+  return operationView(ctx, await operationFor(ctx, id, who));
 }
 
 export function parsePreferWait(header: string | undefined): number | undefined {

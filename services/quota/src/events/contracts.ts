@@ -1,10 +1,14 @@
 import { z } from 'zod';
 
-/** Topics and event types quota reads and writes (DESIGN.md "Events"). */
+/**
+ * What quota accepts and emits (DESIGN.md "Events"): its topics, the commands it takes (their
+ * senders import these schemas) and the answers and reservation events it sends (their consumers
+ * validate with these). What quota reads of provisioning's topic is provisioning's contract,
+ * imported where it is handled. This module depends on zod only.
+ */
 export const QUOTA_COMMANDS = 'testbed.quota.commands';
 export const QUOTA_EVENTS = 'testbed.quota.events';
 export const RESERVATION_EVENTS = 'testbed.reservations.events';
-export const PROVISIONING_EVENTS = 'testbed.provisioning.events';
 
 export const quotaEventTypes = {
   reserveRequested: 'quota.reserve.requested',
@@ -24,16 +28,6 @@ export const reservationEventTypes = {
   started: 'reservation.started',
   ending: 'reservation.ending',
   ended: 'reservation.ended',
-} as const;
-
-/** What quota reads on provisioning's topic; other types there are ignored. */
-export const provisioningEventTypes = {
-  containerStarted: 'container.started',
-  containerRemoved: 'container.removed',
-  interfaceAttached: 'container.interface.attached',
-  interfaceDetached: 'container.interface.detached',
-  nodeRegistered: 'node.registered',
-  nodeRemoved: 'node.removed',
 } as const;
 
 const amount = z.number().int().min(0);
@@ -71,64 +65,63 @@ export const resizeRequested = z.object({
 /** Releases what one admission still holds (saga compensation); started containers stay counted. */
 export const releaseRequested = z.object({ requestId: z.string().min(1).max(200) });
 
-/** What quota needs of provisioning's `container.started`. */
-export const containerStarted = z.object({
-  containerId: z.string().min(1),
-  owner: z.string().min(1),
-  node: z.string().min(1),
-  /** The admission it was created under: its hold becomes this container's usage. */
-  requestId: z.string().min(1).optional(),
-  /** Used only when no admission holds for it (a container found by reconciliation). */
-  cpuMillis: amount.optional(),
-  memoryBytes: amount.optional(),
-  addresses: amount.optional(),
-});
-
-export const containerRemoved = z.object({ containerId: z.string().min(1) });
-
-/** provisioning's `container.interface.attached` / `.detached`: the addresses a second interface took or gave back. */
-export const interfaceChange = z.object({
-  containerId: z.string().min(1),
-  interfaces: z.array(z.object({ ip: z.string() })).min(1),
-});
-
-/** provisioning's `node.registered` / `node.removed`. */
-export const nodeEvent = z.object({ name: z.string().min(1).max(63) });
-
 export type ReserveRequested = z.infer<typeof reserveRequested>;
-export type ContainerStarted = z.infer<typeof containerStarted>;
+export type ResizeRequested = z.output<typeof resizeRequested>;
 
 /** `quota.reserve.granted`: the hold lasts until `heldUntil` unless a container starts. */
-export interface ReserveGranted {
-  requestId: string;
-  user: string;
-  node: string;
-  count: number;
-  cpuMillis: number;
-  memoryBytes: number;
-  addresses: number;
-  heldUntil: string;
-}
+export const reserveGranted = z.object({
+  requestId: z.string().min(1),
+  user: z.string().min(1),
+  node: z.string().min(1),
+  count: z.number().int().min(1),
+  cpuMillis: amount,
+  memoryBytes: amount,
+  addresses: amount,
+  heldUntil: z.iso.datetime(),
+});
+export type ReserveGranted = z.infer<typeof reserveGranted>;
 
 /** Stable codes the saga can switch on; `reason` says it in words. */
-export type RejectionCode = 'quota-exceeded' | 'no-reservation' | 'unknown-node' | 'invalid-request';
+export const rejectionCode = z.enum(['quota-exceeded', 'no-reservation', 'unknown-node', 'invalid-request']);
+export type RejectionCode = z.infer<typeof rejectionCode>;
 
 /** `quota.reserve.rejected`; `status` is the HTTP status the saga's operation reports. */
-export interface ReserveRejected {
-  requestId: string;
-  user: string | null;
-  node: string | null;
-  code: RejectionCode;
-  reason: string;
-  status: 409 | 422;
-}
+export const reserveRejected = z.object({
+  requestId: z.string().min(1),
+  user: z.string().nullable(),
+  node: z.string().nullable(),
+  code: rejectionCode,
+  reason: z.string(),
+  status: z.union([z.literal(409), z.literal(422)]),
+});
+export type ReserveRejected = z.infer<typeof reserveRejected>;
+
+/** `quota.resize.granted`: the container's new size is counted. */
+export const resizeGranted = z.object({
+  requestId: z.string().min(1),
+  user: z.string().min(1),
+  containerId: z.string().min(1),
+  cpuMillis: amount,
+  memoryBytes: amount,
+});
+
+/** `quota.resize.rejected`: the new size does not fit the user's limits (or the container is not counted). */
+export const resizeRejected = z.object({
+  requestId: z.string().min(1),
+  user: z.string().min(1),
+  containerId: z.string().min(1),
+  code: z.enum(['quota-exceeded', 'unknown-container']),
+  status: z.number().int(),
+  reason: z.string(),
+});
 
 /** `reservation.*` events. `reason` only on `reservation.ended` (`end` or `cancelled`). */
-export interface ReservationEventData {
-  reservationId: string;
-  user: string;
-  nodes: string[];
-  start: string;
-  end: string;
-  reason?: 'end' | 'cancelled';
-}
+export const reservationEvent = z.object({
+  reservationId: z.string().min(1),
+  user: z.string().min(1),
+  nodes: z.array(z.string()),
+  start: z.iso.datetime(),
+  end: z.iso.datetime(),
+  reason: z.enum(['end', 'cancelled']).optional(),
+});
+export type ReservationEventData = z.infer<typeof reservationEvent>;

@@ -116,8 +116,7 @@ export function reservationRoutes(ctx: QuotaContext): RouteSpec[] {
           after,
           query.limit + 1,
         );
-        const page = pageOf(rows, query.limit, (r) => [r.start.toISOString(), r.id]);
-        return { status: 200, body: { items: page.items.map(view), nextCursor: page.nextCursor } };
+        return { status: 200, body: pageOf(rows, query.limit, (r) => [r.start.toISOString(), r.id], view) };
       },
     }),
     defineRoute({

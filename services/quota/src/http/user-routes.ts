@@ -31,8 +31,7 @@ export function userRoutes(ctx: QuotaContext): RouteSpec[] {
       handler: async ({ query }) => {
         const after = decodeCursor(query.cursor, z.string());
         const rows = await transaction(ctx, (tx) => listUsers(tx, after, query.limit + 1));
-        const page = pageOf(rows, query.limit, (u) => u.name);
-        return { status: 200, body: { items: page.items.map(userView), nextCursor: page.nextCursor } };
+        return { status: 200, body: pageOf(rows, query.limit, (u) => u.name, userView) };
       },
     }),
     defineRoute({

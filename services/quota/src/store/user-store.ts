@@ -1,7 +1,7 @@
 import type { Tx } from '@testbed/kit';
 import type { LimitOverrides } from '../domain/limits';
 
-export type UserOrigin = 'token' | 'operator' | 'admission';
+export type UserOrigin = 'token' | 'operator' | 'admission' | 'booking';
 
 export interface UserRecord {
   name: string;

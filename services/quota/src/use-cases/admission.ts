@@ -1,9 +1,9 @@
 import { enqueueEvent, type Tx } from '@testbed/kit';
 import { addResources, decideAdmission, timesContainers } from '../domain/limits';
+import type { ContainerStartedEvent } from '@testbed/provisioning/src/events/contracts';
 import {
   QUOTA_EVENTS,
   quotaEventTypes,
-  type ContainerStarted,
   type RejectionCode,
   type ReserveGranted,
   type ReserveRejected,
@@ -163,7 +163,14 @@ export async function releaseAdmission(ctx: QuotaContext, requestId: string, tx:
 }
 
 /** A container runs: one container of its admission's hold becomes usage (replays change nothing). */
-export async function containerStarted(ctx: QuotaContext, started: ContainerStarted, tx: Tx): Promise<void> {
+export async function containerStarted(
+  ctx: QuotaContext,
+  started: Pick<
+    ContainerStartedEvent,
+    'containerId' | 'owner' | 'node' | 'requestId' | 'cpuMillis' | 'memoryBytes' | 'addresses'
+  >,
+  tx: Tx,
+): Promise<void> {
   await lockUser(tx, started.owner);
   if (await containerExists(tx, started.containerId)) return;
   const admission = started.requestId ? await findAdmission(tx, started.requestId) : undefined;
@@ -171,9 +178,9 @@ export async function containerStarted(ctx: QuotaContext, started: ContainerStar
     admission?.decision === 'granted'
       ? admission
       : {
-          cpuMillis: started.cpuMillis ?? 0,
-          memoryBytes: started.memoryBytes ?? 0,
-          addresses: started.addresses ?? 0,
+          cpuMillis: started.cpuMillis,
+          memoryBytes: started.memoryBytes,
+          addresses: started.addresses,
         };
   if (admission?.decision === 'granted') await takeOneFromHold(tx, admission.requestId);
   await insertUserIfMissing(tx, started.owner, 'admission');
@@ -181,7 +188,7 @@ export async function containerStarted(ctx: QuotaContext, started: ContainerStar
     containerId: started.containerId,
     user: started.owner,
     node: started.node,
-    requestId: started.requestId ?? null,
+    requestId: started.requestId || null,
     cpuMillis: shape.cpuMillis,
     memoryBytes: shape.memoryBytes,
     addresses: shape.addresses,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InvalidError, NotFoundError, type FieldProblem, type Tx } from '@testbed/kit';
 import { checkNewEnd, mostAtOnce, windowProblems, type Window } from '../domain/windows';
-import { findUser, lockUser } from '../store/user-store';
+import { lockUser } from '../store/user-store';
 import {
   findByRequestKey,
   findReservation,
@@ -25,7 +25,7 @@ import {
 import { emitReservationEvent } from '../events/reservation-events';
 import { transaction, type QuotaContext } from './context';
 import { resolveNodes } from './nodes';
-import { userLimits } from './users';
+import { seeUser, userLimits } from './users';
 
 /** 409 with the reservation in the way: which node, and that reservation's window. */
 export class ReservationOverlapError extends ConflictError {
@@ -122,11 +122,12 @@ export async function bookReservation(
         if (earlier) return { reservation: earlier, created: false };
       }
       const problems: FieldProblem[] = windowProblems(window, ctx.clock.now());
-      if (!(await findUser(tx, input.user)))
-        problems.push({ path: 'body.user', message: `unknown user '${input.user}'` });
       const { nodes, problems: nodeProblems } = await resolveNodes(tx, nodeNames, 'body.nodes');
       problems.push(...nodeProblems);
       if (problems.length > 0) throw new InvalidError(problems);
+      // Booking for a user is a sighting (API.md): one not seen yet is known from now on, with the
+      // default limits, in the booking's transaction.
+      await seeUser(ctx, input.user, 'booking', tx);
 
       await lockUser(tx, input.user);
       await checkConcurrentLimit(ctx, tx, input.user, window);

@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, enqueueEvent, InvalidError, type Tx } from '@testbed/kit';
+import { ConflictError, InvalidError, inTransaction, type AfterCommit, type Tx } from '@testbed/kit';
 import { countPerNode } from '../domain/placement';
-import {
-  admissionId,
-  allocationId,
-  commandTypes,
-  IPAM_COMMANDS,
-  PROVISIONING_EVENTS,
-  provisioningEventTypes,
-  QUOTA_COMMANDS,
-} from '../events/contracts';
+import { admissionId, allocationId } from '../domain/request-ids';
+import type { CreateSaga, OperationError, OperationRecord, PlannedItem } from '../domain/operation-work';
+import { askAddresses, askAdmission, releaseAddresses, releaseAdmission } from '../events/emit';
 import { findNode } from '../store/node-store';
 import { insertContainers } from '../store/container-store';
 import {
@@ -17,13 +11,15 @@ import {
   insertOperation,
   lockOperation,
   updateOperation,
-  TERMINAL,
-  type OperationRecord,
-  type PlannedItem,
-  type Saga,
 } from '../store/operation-store';
-import type { ProvisioningContext } from './context';
+import { endOperation } from '../operations/end-operation';
+import type { ProvisioningContext } from '../context';
 
+/**
+ * The create saga's steps over the bus (DESIGN.md "Data flow"): the operation and one quota
+ * admission per node; when every node is admitted, one ascending block of addresses from ipam;
+ * with the addresses held, the containers' records, and the Docker work starts after the commit.
+ */
 export interface ProvisionRequest {
   kind: 'container.create' | 'batch.create';
   owner: string;
@@ -31,7 +27,7 @@ export interface ProvisionRequest {
   plan: PlannedItem[];
   ip?: string;
   start?: string;
-  spec: Saga['spec'];
+  spec: CreateSaga['spec'];
   idempotencyKey?: string;
   /** Rows written with the operation in its transaction (the batch record). */
   alsoWrite?: (tx: Tx, operationId: string) => Promise<void>;
@@ -45,7 +41,7 @@ export async function startProvisioning(
   ctx: ProvisioningContext,
   req: ProvisionRequest,
 ): Promise<OperationRecord> {
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return inTransaction(ctx.db, async ({ tx }) => {
     if (req.idempotencyKey) {
       const earlier = await findByIdempotencyKey(tx, req.idempotencyKey);
       if (earlier) return earlier;
@@ -64,27 +60,26 @@ export async function startProvisioning(
         `the nodes use different experiment pools (${[...pools].join(', ')})`,
       );
     const id = randomUUID();
-    const saga: Saga = {
-      pool: [...pools][0]!,
-      admissions: Object.fromEntries([...perNode.keys()].map((n) => [n, 'pending' as const])),
-      allocation: 'pending',
-      ...(req.ip ? { ip: req.ip } : {}),
-      ...(req.start ? { start: req.start } : {}),
-      plan: req.plan,
-      spec: req.spec,
-    };
-    await insertOperation(tx, {
+    const op = await insertOperation(tx, {
       id,
       kind: req.kind,
       state: 'pending',
       owner: req.owner,
       request: req.request,
-      saga,
+      saga: {
+        pool: [...pools][0]!,
+        admissions: Object.fromEntries([...perNode.keys()].map((n) => [n, 'pending' as const])),
+        allocation: 'pending',
+        ...(req.ip ? { ip: req.ip } : {}),
+        ...(req.start ? { start: req.start } : {}),
+        plan: req.plan,
+        spec: req.spec,
+      },
       idempotencyKey: req.idempotencyKey ?? null,
     });
     await req.alsoWrite?.(tx, id);
     for (const [node, count] of perNode) {
-      await command(ctx, tx, QUOTA_COMMANDS, commandTypes.quotaReserve, req.owner, {
+      await askAdmission(ctx, tx, {
         requestId: admissionId(id, node),
         user: req.owner,
         node,
@@ -94,19 +89,37 @@ export async function startProvisioning(
         addresses: 1,
       });
     }
-    return (await lockOperation(tx, id))!;
+    return op;
   });
 }
 
-export function command(
+/** What every container of a create gets: the request's image, keys and sizes, the configured defaults. */
+export function containerSpec(
   ctx: ProvisioningContext,
-  tx: Tx,
-  topic: string,
-  type: string,
-  key: string,
-  data: object,
-) {
-  return enqueueEvent(tx, { source: ctx.source, topic, key, type, data, time: ctx.clock.now() });
+  body: {
+    image: string;
+    cpuMillis?: number;
+    memoryBytes?: number;
+    sshPublicKeys: string[];
+    command?: string[];
+  },
+): CreateSaga['spec'] {
+  const cfg = ctx.config;
+  return {
+    image: body.image,
+    cpuMillis: body.cpuMillis ?? cfg.PROVISIONING_DEFAULT_CPU_MILLIS,
+    memoryBytes: body.memoryBytes ?? cfg.PROVISIONING_DEFAULT_MEMORY_BYTES,
+    pidsLimit: cfg.PROVISIONING_DEFAULT_PIDS_LIMIT,
+    sshPublicKeys: body.sshPublicKeys,
+    ...(body.command ? { command: body.command } : {}),
+  };
+}
+
+type CreateOperation = OperationRecord<'container.create' | 'batch.create'>;
+
+async function lockCreate(tx: Tx, operationId: string): Promise<CreateOperation | null> {
+  const op = await lockOperation(tx, operationId);
+  return op && (op.kind === 'container.create' || op.kind === 'batch.create') ? op : null;
 }
 
 /** Saga step 2: an admission granted; when every node's is, one ascending block from ipam. */
@@ -116,20 +129,18 @@ export async function onAdmissionGranted(
   operationId: string,
   node: string,
 ): Promise<void> {
-  const op = await lockOperation(tx, operationId);
+  const op = await lockCreate(tx, operationId);
   if (!op) return;
   if (op.state !== 'pending') {
     // The saga ended meanwhile (failed, cancelled): this late grant holds nothing for anyone.
-    await command(ctx, tx, QUOTA_COMMANDS, commandTypes.quotaRelease, op.owner, {
-      requestId: admissionId(op.id, node),
-    });
+    await releaseAdmission(ctx, tx, op.owner, admissionId(op.id, node));
     return;
   }
   const saga = op.saga;
   if (saga.admissions[node] !== 'pending') return;
   saga.admissions[node] = 'granted';
   if (Object.values(saga.admissions).every((s) => s === 'granted')) {
-    await command(ctx, tx, IPAM_COMMANDS, commandTypes.ipamAllocate, saga.pool, {
+    await askAddresses(ctx, tx, {
       requestId: allocationId(op.id),
       pool: saga.pool,
       count: saga.plan.length,
@@ -148,32 +159,33 @@ export async function onAdmissionRejected(
   tx: Tx,
   operationId: string,
   node: string,
-  reason: string,
-  status: number,
-  code: string,
+  refusal: { reason: string; status: number; code: string },
 ): Promise<void> {
-  const op = await lockOperation(tx, operationId);
+  const op = await lockCreate(tx, operationId);
   if (!op || op.state !== 'pending') return;
   op.saga.admissions[node] = 'rejected';
-  await failPending(ctx, tx, op, { type: code, status, detail: reason, node });
+  await failPending(ctx, tx, op, {
+    type: refusal.code,
+    status: refusal.status,
+    detail: refusal.reason,
+    node,
+  });
 }
 
 /** Saga step 3: addresses held; the containers are recorded (creating) and the Docker work starts after commit. */
 export async function onAllocated(
   ctx: ProvisioningContext,
   tx: Tx,
+  afterCommit: AfterCommit,
   operationId: string,
   ips: string[],
-): Promise<boolean> {
-  const op = await lockOperation(tx, operationId);
-  if (!op) return false;
+): Promise<void> {
+  const op = await lockCreate(tx, operationId);
+  if (!op) return;
   if (op.state !== 'pending' || op.saga.allocation !== 'pending') {
-    if (op.saga.allocation !== 'allocated') {
-      await command(ctx, tx, IPAM_COMMANDS, commandTypes.ipamRelease, op.saga.pool, {
-        allocationRequestId: allocationId(op.id),
-      });
-    }
-    return false;
+    if (op.saga.allocation !== 'allocated')
+      await releaseAddresses(ctx, tx, op.saga.pool, { allocationRequestId: allocationId(op.id) });
+    return;
   }
   const saga = op.saga;
   saga.allocation = 'allocated';
@@ -197,84 +209,57 @@ export async function onAllocated(
     })),
   );
   await updateOperation(tx, op.id, { saga, state: 'running', claimedBy: null, claimedAt: null });
-  return true;
+  afterCommit(() => ctx.kick(op.kind, op.id));
 }
 
 export async function onAllocateFailed(
   ctx: ProvisioningContext,
   tx: Tx,
   operationId: string,
-  reason: string,
-  status: number,
-  firstConflict: string | null,
+  failure: { reason: string; status: number; firstConflict: string | null },
 ): Promise<void> {
-  const op = await lockOperation(tx, operationId);
+  const op = await lockCreate(tx, operationId);
   if (!op || op.state !== 'pending') return;
   op.saga.allocation = 'failed';
-  await failPending(ctx, tx, op, { type: 'address-unavailable', status, detail: reason, firstConflict });
+  await failPending(ctx, tx, op, {
+    type: 'address-unavailable',
+    status: failure.status,
+    detail: failure.reason,
+    firstConflict: failure.firstConflict,
+  });
 }
 
 /** Compensation before any container exists: every admission and the allocation are released. */
 export async function failPending(
   ctx: ProvisioningContext,
   tx: Tx,
-  op: OperationRecord,
-  error: Record<string, unknown>,
+  op: CreateOperation,
+  error: OperationError,
   state: 'failed' | 'cancelled' = 'failed',
 ): Promise<void> {
-  for (const node of Object.keys(op.saga.admissions)) {
-    await command(ctx, tx, QUOTA_COMMANDS, commandTypes.quotaRelease, op.owner, {
-      requestId: admissionId(op.id, node),
-    });
-  }
-  await command(ctx, tx, IPAM_COMMANDS, commandTypes.ipamRelease, op.saga.pool, {
-    allocationRequestId: allocationId(op.id),
-  });
-  const items = op.saga.plan.map((p) => ({
-    name: p.name,
-    node: p.node,
-    state: state,
-    containerId: null,
-    ip: null,
-    error: error.detail ?? null,
-  }));
-  await updateOperation(tx, op.id, { state, saga: op.saga, error, items });
-  await announceOperation(ctx, tx, op.id, op.owner, state);
-}
-
-export async function announceOperation(
-  ctx: ProvisioningContext,
-  tx: Tx,
-  id: string,
-  owner: string,
-  state: string,
-): Promise<void> {
-  const type = `operation.${state}`;
-  await enqueueEvent(tx, {
-    source: ctx.source,
-    topic: PROVISIONING_EVENTS,
-    key: id,
-    type,
-    subject: id,
-    data: { operationId: id, owner, state },
-    time: ctx.clock.now(),
+  for (const node of Object.keys(op.saga.admissions))
+    await releaseAdmission(ctx, tx, op.owner, admissionId(op.id, node));
+  await releaseAddresses(ctx, tx, op.saga.pool, { allocationRequestId: allocationId(op.id) });
+  await endOperation(ctx, tx, op, {
+    state,
+    error,
+    saga: op.saga,
+    items: op.saga.plan.map((p) => ({
+      name: p.name,
+      node: p.node,
+      state,
+      containerId: null,
+      ip: null,
+      error: error.detail,
+    })),
   });
 }
 
-/** Pending sagas past their deadline (quota or ipam never answered) fail and release what they hold. */
-export async function expirePendingSagas(ctx: ProvisioningContext, ids: string[]): Promise<void> {
-  for (const id of ids) {
-    await ctx.db.prisma.$transaction(async (tx) => {
-      const op = await lockOperation(tx, id);
-      if (!op || op.state !== 'pending') return;
-      await failPending(ctx, tx, op, {
-        type: 'saga-timeout',
-        status: 504,
-        detail: `no answer from quota or ipam within ${ctx.config.PROVISIONING_SAGA_DEADLINE_MS} ms`,
-      });
-    });
-  }
+/** A pending saga past its deadline (quota or ipam never answered) fails and releases what it holds. */
+export function expireCreate(ctx: ProvisioningContext, tx: Tx, op: CreateOperation): Promise<void> {
+  return failPending(ctx, tx, op, {
+    type: 'saga-timeout',
+    status: 504,
+    detail: `no answer from quota or ipam within ${ctx.config.PROVISIONING_SAGA_DEADLINE_MS} ms`,
+  });
 }
-
-export const isTerminal = (state: string) => (TERMINAL as string[]).includes(state);
-export { provisioningEventTypes };

@@ -1,0 +1,171 @@
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { containerCreateOptions, LABELS, limitsUpdate, type ContainerSpec } from './container-spec';
+import type { Daemon } from './daemon';
+import { isNotFound } from './deadline';
+import { demultiplex } from './streams';
+import { authorizedKeysTar } from './tar';
+
+/** A container's life on its daemon: create and start, stop, restart, remove, limits, logs, files. */
+
+export interface OwnedContainer {
+  dockerId: string;
+  containerId: string;
+  name: string;
+  state: string;
+  owner: string;
+  operationId: string;
+}
+
+/** A daemon that says "not modified" (already started, already stopped) did what was asked. */
+function notModified(err: { statusCode?: number }): void {
+  if (err?.statusCode !== 304) throw err;
+}
+
+export async function inspectContainer(
+  d: Daemon,
+  dockerId: string,
+): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await d.call('inspect container', () => d.docker.getContainer(dockerId).inspect());
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Removes the container; one that is already gone counts as removed. */
+export async function removeContainer(d: Daemon, dockerId: string, force: boolean): Promise<void> {
+  try {
+    await d.call('remove container', () => d.docker.getContainer(dockerId).remove({ force, v: true }));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Creates the container with its fixed address, limits and labels, copies the keys in, starts it. */
+export async function createAndStart(
+  d: Daemon,
+  spec: ContainerSpec,
+): Promise<{ dockerId: string; mac: string | null }> {
+  const container = await d.call(`create container ${spec.name}`, () =>
+    d.docker.createContainer(containerCreateOptions(spec, d.node)),
+  );
+  try {
+    if (spec.sshPublicKeys.length > 0) {
+      const tar = authorizedKeysTar(spec.sshPublicKeys);
+      await d.call('copy ssh keys', () => container.putArchive(tar, { path: '/' }));
+    }
+    await d.call(`start container ${spec.name}`, () => container.start());
+    const info = await d.call('inspect container', () => container.inspect());
+    return {
+      dockerId: container.id,
+      mac: info.NetworkSettings?.Networks?.[spec.network]?.MacAddress ?? null,
+    };
+  } catch (err) {
+    await removeContainer(d, container.id, true).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function startContainer(d: Daemon, dockerId: string): Promise<void> {
+  await d.call('start container', () => d.docker.getContainer(dockerId).start().catch(notModified));
+}
+
+export async function stopContainer(d: Daemon, dockerId: string, graceSeconds = 5): Promise<void> {
+  await d.call(
+    'stop container',
+    () => d.docker.getContainer(dockerId).stop({ t: graceSeconds }).catch(notModified),
+    d.timeoutMs + graceSeconds * 1000,
+  );
+}
+
+export async function restartContainer(d: Daemon, dockerId: string, graceSeconds = 5): Promise<void> {
+  await d.call(
+    'restart container',
+    () => d.docker.getContainer(dockerId).restart({ t: graceSeconds }),
+    d.timeoutMs + graceSeconds * 1000,
+  );
+}
+
+export async function updateContainer(
+  d: Daemon,
+  dockerId: string,
+  limits: { cpuMillis?: number; memoryBytes?: number },
+): Promise<void> {
+  await d.call('update container', () => d.docker.getContainer(dockerId).update(limitsUpdate(limits)));
+}
+
+/** Every container of this platform on the node, running or not. */
+export async function listOwned(d: Daemon, platform: string): Promise<OwnedContainer[]> {
+  const list = await d.call('list containers', () =>
+    d.docker.listContainers({ all: true, filters: { label: [`${LABELS.platform}=${platform}`] } }),
+  );
+  return list.map((c) => ({
+    dockerId: c.Id,
+    containerId: c.Labels[LABELS.containerId] ?? '',
+    name: (c.Names[0] ?? '').replace(/^\//, ''),
+    state: c.State,
+    owner: c.Labels[LABELS.owner] ?? '',
+    operationId: c.Labels[LABELS.operation] ?? '',
+  }));
+}
+
+/** Every container on the node, the platform's or not. */
+export function listAll(d: Daemon): Promise<Docker.ContainerInfo[]> {
+  return d.call('list containers', () => d.docker.listContainers({ all: true }));
+}
+
+export async function containerLogs(
+  d: Daemon,
+  dockerId: string,
+  opts: { tail?: number; since?: number },
+): Promise<Buffer> {
+  const out = await d.call('container logs', () =>
+    d.docker.getContainer(dockerId).logs({
+      stdout: true,
+      stderr: true,
+      follow: false,
+      tail: opts.tail ?? 200,
+      since: opts.since ?? 0,
+    }),
+  );
+  return demultiplex(out as unknown as Buffer);
+}
+
+export function getArchive(d: Daemon, dockerId: string, path: string): Promise<Readable> {
+  return d.call(`get archive ${path}`, () =>
+    d.docker.getContainer(dockerId).getArchive({ path }),
+  ) as Promise<Readable>;
+}
+
+export async function putArchive(d: Daemon, dockerId: string, path: string, tar: Buffer): Promise<void> {
+  await d.call(`put archive ${path}`, () => d.docker.getContainer(dockerId).putArchive(tar, { path }));
+}
+
+/** Runs a command inside a container and answers its output (tests, diagnostics). */
+export function execIn(
+  d: Daemon,
+  dockerId: string,
+  cmd: string[],
+  ms = 20_000,
+): Promise<{ exitCode: number; output: string }> {
+  return d.call(
+    'exec',
+    async () => {
+      const exec = await d.docker
+        .getContainer(dockerId)
+        .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => resolve());
+        stream.on('error', reject);
+      });
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? -1, output: demultiplex(Buffer.concat(chunks)).toString('utf8') };
+    },
+    ms,
+  );
+}

@@ -1,0 +1,207 @@
+import { inTransaction } from '@testbed/kit';
+import { createOutcome } from '../domain/create-outcome';
+import { admissionId } from '../domain/request-ids';
+import { CREATE_KINDS, type OperationRecord } from '../domain/operation-work';
+import { announceRemoved, announceStarted, releaseAddresses, releaseAdmission } from '../events/emit';
+import {
+  containersOfOperation,
+  lockContainer,
+  updateContainer,
+  type ContainerRecord,
+} from '../store/container-store';
+import { findNode } from '../store/node-store';
+import { findOperation, lockOperation } from '../store/operation-store';
+import { endOperation } from '../operations/end-operation';
+import type { OperationWorker } from '../operations/workers';
+import { expireCreate } from './create-saga';
+import { ensureNodeNetwork } from './nodes';
+import { startInterfaceOperation } from './interfaces';
+import type { ProvisioningContext } from '../context';
+
+type CreateOperation = OperationRecord<(typeof CREATE_KINDS)[number]>;
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Runs `work` over `items` with at most `limit` at a time. */
+async function boundedEach<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Saga step 4: the Docker work of a create, by one worker at a time (a claim renewed while it
+ * works; a dead worker's claim goes stale and the resume task hands the operation to another).
+ * Each item is idempotent: a container already made for it (found by its label) is kept when it
+ * runs and made again otherwise, so a restarted process converges.
+ */
+export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof CREATE_KINDS)[number]> {
+  const failItems = (items: ContainerRecord[], error: string) =>
+    inTransaction(ctx.db, async ({ tx }) => {
+      for (const c of items)
+        await updateContainer(tx, c.id, { state: 'error', error, removedAt: ctx.clock.now() });
+    });
+
+  async function runItem(
+    op: CreateOperation,
+    c: ContainerRecord,
+    docker: ReturnType<typeof ctx.dockers.for>,
+    network: string,
+    existing: Map<string, { dockerId: string; state: string }>,
+  ) {
+    const cancelled = await inTransaction(
+      ctx.db,
+      async ({ tx }) => (await findOperation(tx, op.id))?.cancelRequested,
+    );
+    if (cancelled) return failItems([c], 'cancelled');
+    try {
+      const found = existing.get(c.id);
+      let made: { dockerId: string; mac: string | null };
+      if (found && found.state === 'running') {
+        made = { dockerId: found.dockerId, mac: null };
+      } else {
+        if (found) await docker.remove(found.dockerId, true);
+        const spec = op.saga.spec;
+        made = await docker.createAndStart({
+          id: c.id,
+          name: c.name,
+          image: c.image,
+          network,
+          ip: c.ip,
+          cpuMillis: c.cpuMillis,
+          memoryBytes: Number(c.memoryBytes),
+          pidsLimit: c.pidsLimit,
+          owner: c.owner,
+          operationId: op.id,
+          platform: ctx.config.PROVISIONING_PLATFORM_ID,
+          sshPublicKeys: spec.sshPublicKeys,
+          ...(spec.env ? { env: spec.env } : {}),
+          ...(spec.command ? { command: spec.command } : {}),
+        });
+      }
+      const started = await inTransaction(ctx.db, async ({ tx }) => {
+        const row = await updateContainer(tx, c.id, {
+          state: 'running',
+          dockerId: made.dockerId,
+          ...(made.mac ? { mac: made.mac } : {}),
+          startedAt: ctx.clock.now(),
+        });
+        await announceStarted(ctx, tx, row);
+        return row;
+      });
+      // A second interface asked for at creation is its own operation once the container runs:
+      // its address comes from ipam like any attach, and its failure leaves the container as it is.
+      const secondary = op.saga.spec.secondary;
+      if (secondary && !started.secondaryIp)
+        await startInterfaceOperation(ctx, started, 'interface.attach', secondary).catch((err: unknown) =>
+          ctx.logger.warn({ err, containerId: c.id }, 'second interface not attached'),
+        );
+    } catch (err) {
+      await failItems([c], errorText(err));
+    }
+  }
+
+  async function runNode(op: CreateOperation, nodeName: string, items: ContainerRecord[]): Promise<void> {
+    const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, nodeName));
+    if (!node) return failItems(items, `node '${nodeName}' is no longer registered`);
+    const docker = ctx.dockers.for(node);
+    let network: string;
+    let existing: Map<string, { dockerId: string; state: string }>;
+    try {
+      network = await ensureNodeNetwork(ctx, node);
+      existing = new Map(
+        (await docker.listOwned(ctx.config.PROVISIONING_PLATFORM_ID)).map((c) => [c.containerId, c]),
+      );
+    } catch (err) {
+      return failItems(items, errorText(err));
+    }
+    await boundedEach(items, ctx.config.PROVISIONING_PARALLELISM_PER_NODE, (c) =>
+      runItem(op, c, docker, network, existing),
+    );
+  }
+
+  /**
+   * Cancel: containers already started are removed again (their addresses and usage follow
+   * container.removed). One that cannot be removed stays recorded and running, named in the
+   * outcome: announcing its removal would let ipam give its address to another container.
+   */
+  async function rollBack(op: CreateOperation): Promise<{ containerId: string; error: string }[]> {
+    const notRemoved: { containerId: string; error: string }[] = [];
+    const rows = await inTransaction(ctx.db, ({ tx }) => containersOfOperation(tx, op.id));
+    for (const c of rows.filter((r) => r.state === 'running' && r.dockerId)) {
+      const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, c.node));
+      try {
+        if (!node) throw new Error(`node '${c.node}' is no longer registered`);
+        await ctx.dockers.for(node).remove(c.dockerId!, true);
+      } catch (err) {
+        const error = errorText(err);
+        ctx.metrics.rollbackRemovalFailed(c.node);
+        ctx.logger.warn(
+          { err, containerId: c.id, operationId: op.id },
+          'a cancelled create could not remove a container',
+        );
+        notRemoved.push({ containerId: c.id, error });
+        await inTransaction(ctx.db, ({ tx }) =>
+          updateContainer(tx, c.id, { error: `cancelled, but not removed from its node: ${error}` }),
+        );
+        continue;
+      }
+      await inTransaction(ctx.db, async ({ tx }) => {
+        // The events watcher may have recorded the removal first: then it announced it too.
+        const current = await lockContainer(tx, c.id);
+        const row = await updateContainer(tx, c.id, {
+          state: 'error',
+          error: 'cancelled',
+          removedAt: current?.removedAt ?? ctx.clock.now(),
+        });
+        if (!current?.removedAt) await announceRemoved(ctx, tx, row);
+      });
+    }
+    return notRemoved;
+  }
+
+  /** Saga step 5: commit what runs, compensate the rest (their addresses and quota holds). */
+  async function finish(operationId: string): Promise<void> {
+    const seen = await inTransaction(ctx.db, ({ tx }) => findOperation(tx, operationId));
+    if (!seen || seen.state !== 'running') return;
+    const notRemoved = seen.cancelRequested ? await rollBack(seen as CreateOperation) : [];
+    await inTransaction(ctx.db, async ({ tx }) => {
+      const locked = await lockOperation(tx, operationId);
+      if (
+        !locked ||
+        locked.state !== 'running' ||
+        (locked.kind !== 'container.create' && locked.kind !== 'batch.create')
+      )
+        return;
+      const rows = await containersOfOperation(tx, operationId);
+      if (rows.some((r) => r.state === 'creating')) return; // another worker still has items; it finishes
+      const outcome = createOutcome(rows, locked.cancelRequested, notRemoved);
+      if (outcome.failedIps.length > 0)
+        await releaseAddresses(ctx, tx, locked.saga.pool, { pool: locked.saga.pool, ips: outcome.failedIps });
+      // Whatever the admissions still hold (failed items) is free again; started containers stay counted.
+      for (const node of Object.keys(locked.saga.admissions))
+        await releaseAdmission(ctx, tx, locked.owner, admissionId(operationId, node));
+      await endOperation(ctx, tx, locked, {
+        state: outcome.state,
+        error: outcome.error,
+        items: outcome.items,
+        result: outcome.result,
+      });
+    });
+  }
+
+  return {
+    kinds: CREATE_KINDS,
+    async perform(op) {
+      const rows = await inTransaction(ctx.db, ({ tx }) => containersOfOperation(tx, op.id));
+      const byNode = new Map<string, ContainerRecord[]>();
+      for (const r of rows.filter((r) => r.state === 'creating'))
+        byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
+      await Promise.all([...byNode].map(([node, items]) => runNode(op, node, items)));
+      await finish(op.id);
+    },
+    expire: (tx, op) => expireCreate(ctx, tx, op),
+  };
+}
