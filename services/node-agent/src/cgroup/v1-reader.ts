@@ -1,8 +1,6 @@
 import path from 'node:path';
-import type { InterfaceCounters } from '../wire/sample-batch';
 import type { ContainerCounters, CounterReader } from './counters';
-import { KeptOpenFile, openAll, openIfPresent } from './kept-open-file';
-import { parseNetDev } from './net-dev';
+import { openReaderFiles } from './reader-files';
 import {
   cfsQuotaUsec,
   keyedUint,
@@ -33,28 +31,22 @@ const TOTAL_INACTIVE_FILE = statKey('total_inactive_file');
  * interfaces are not its own). Every file is opened here, once.
  */
 export function openV1Reader(folders: V1Folders, netDevPath: string | undefined): CounterReader {
-  const files = openAll({
-    cpu: path.join(folders.cpuacct, 'cpuacct.usage'),
-    usage: path.join(folders.memory, 'memory.usage_in_bytes'),
-    stat: path.join(folders.memory, 'memory.stat'),
-    limit: path.join(folders.memory, 'memory.limit_in_bytes'),
-    pids: path.join(folders.pids, 'pids.current'),
-  });
-  const optional: KeptOpenFile[] = [];
-  let quota: KeptOpenFile | undefined;
-  let period: KeptOpenFile | undefined;
-  let netDev: KeptOpenFile | undefined;
-  try {
-    quota = folders.cpu ? openIfPresent(path.join(folders.cpu, 'cpu.cfs_quota_us')) : undefined;
-    if (quota) optional.push(quota);
-    period = folders.cpu ? openIfPresent(path.join(folders.cpu, 'cpu.cfs_period_us')) : undefined;
-    if (period) optional.push(period);
-    netDev = netDevPath ? new KeptOpenFile(netDevPath) : undefined;
-    if (netDev) optional.push(netDev);
-  } catch (err) {
-    for (const f of [...Object.values(files), ...optional]) f.close();
-    throw err;
-  }
+  const opened = openReaderFiles(
+    {
+      cpu: path.join(folders.cpuacct, 'cpuacct.usage'),
+      usage: path.join(folders.memory, 'memory.usage_in_bytes'),
+      stat: path.join(folders.memory, 'memory.stat'),
+      limit: path.join(folders.memory, 'memory.limit_in_bytes'),
+      pids: path.join(folders.pids, 'pids.current'),
+    },
+    {
+      quota: folders.cpu && path.join(folders.cpu, 'cpu.cfs_quota_us'),
+      period: folders.cpu && path.join(folders.cpu, 'cpu.cfs_period_us'),
+    },
+    netDevPath,
+  );
+  const files = opened.required;
+  const { quota, period } = opened.optional;
 
   return {
     source: 'cgroup-v1',
@@ -69,7 +61,6 @@ export function openV1Reader(folders: V1Folders, netDevPath: string | undefined)
         const quotaUsec = cfsQuotaUsec(quota.read(), quota.path);
         cpuLimitMillis = millicores(quotaUsec, singleUint(period.read(), period.path));
       }
-      const interfaces: InterfaceCounters[] = netDev ? parseNetDev(netDev.read(), netDev.path) : [];
       return {
         cpuUsec,
         memoryUsageBytes,
@@ -77,11 +68,9 @@ export function openV1Reader(folders: V1Folders, netDevPath: string | undefined)
         memoryLimitBytes,
         cpuLimitMillis,
         pids,
-        interfaces,
+        interfaces: opened.interfaces(),
       };
     },
-    close() {
-      for (const f of [...Object.values(files), ...optional]) f.close();
-    },
+    close: opened.close,
   };
 }

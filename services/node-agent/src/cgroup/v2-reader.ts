@@ -1,8 +1,6 @@
 import path from 'node:path';
-import type { InterfaceCounters } from '../wire/sample-batch';
 import type { ContainerCounters, CounterReader } from './counters';
-import { KeptOpenFile, openAll, openIfPresent } from './kept-open-file';
-import { parseNetDev } from './net-dev';
+import { openReaderFiles } from './reader-files';
 import { cpuMaxMillis, keyedUint, limitBytes, singleUint, statKey } from './parse';
 
 const USAGE_USEC = statKey('usage_usec');
@@ -21,27 +19,18 @@ export function cpuStatUsec(buf: Buffer, what: string): number {
  * controller), and the process's `/proc/<pid>/net/dev`. Every file is opened here, once.
  */
 export function openV2Reader(folder: string, netDevPath: string | undefined): CounterReader {
-  const files = openAll({
-    cpu: path.join(folder, 'cpu.stat'),
-    usage: path.join(folder, 'memory.current'),
-    stat: path.join(folder, 'memory.stat'),
-    pids: path.join(folder, 'pids.current'),
-  });
-  const optional: KeptOpenFile[] = [];
-  let memoryMax: KeptOpenFile | undefined;
-  let cpuMax: KeptOpenFile | undefined;
-  let netDev: KeptOpenFile | undefined;
-  try {
-    memoryMax = openIfPresent(path.join(folder, 'memory.max'));
-    if (memoryMax) optional.push(memoryMax);
-    cpuMax = openIfPresent(path.join(folder, 'cpu.max'));
-    if (cpuMax) optional.push(cpuMax);
-    netDev = netDevPath ? new KeptOpenFile(netDevPath) : undefined;
-    if (netDev) optional.push(netDev);
-  } catch (err) {
-    for (const f of [...Object.values(files), ...optional]) f.close();
-    throw err;
-  }
+  const opened = openReaderFiles(
+    {
+      cpu: path.join(folder, 'cpu.stat'),
+      usage: path.join(folder, 'memory.current'),
+      stat: path.join(folder, 'memory.stat'),
+      pids: path.join(folder, 'pids.current'),
+    },
+    { memoryMax: path.join(folder, 'memory.max'), cpuMax: path.join(folder, 'cpu.max') },
+    netDevPath,
+  );
+  const files = opened.required;
+  const { memoryMax, cpuMax } = opened.optional;
 
   return {
     source: 'cgroup-v2',
@@ -52,7 +41,6 @@ export function openV2Reader(folder: string, netDevPath: string | undefined): Co
       const pids = singleUint(files.pids.read(), files.pids.path);
       const memoryLimitBytes = memoryMax ? limitBytes(memoryMax.read(), memoryMax.path) : null;
       const cpuLimitMillis = cpuMax ? cpuMaxMillis(cpuMax.read(), cpuMax.path) : null;
-      const interfaces: InterfaceCounters[] = netDev ? parseNetDev(netDev.read(), netDev.path) : [];
       return {
         cpuUsec,
         memoryUsageBytes,
@@ -60,11 +48,9 @@ export function openV2Reader(folder: string, netDevPath: string | undefined): Co
         memoryLimitBytes,
         cpuLimitMillis,
         pids,
-        interfaces,
+        interfaces: opened.interfaces(),
       };
     },
-    close() {
-      for (const f of [...Object.values(files), ...optional]) f.close();
-    },
+    close: opened.close,
   };
 }
