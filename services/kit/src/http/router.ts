@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ForbiddenError, UnauthorizedError } from './errors';
+import { problemOf, sendProblem } from './problem';
 import { parseRequest } from './validation';
 import { unstorableReason } from './storable';
 import type { RouteSpec } from './route';
@@ -58,5 +59,37 @@ export function buildRouter(routes: RouteSpec[], authenticator: Authenticator): 
     });
     router[route.method](route.path, ...middleware);
   }
+  for (const [path, allow] of allowedMethods(routes)) {
+    // Registered after every route: only a method the path does not have reaches this.
+    router.all(path, (req, res) => {
+      res.setHeader('Allow', allow);
+      if (req.method === 'OPTIONS') return void res.status(204).end();
+      sendProblem(res, {
+        ...problemOf(
+          405,
+          'method-not-allowed',
+          'Method not allowed',
+          `${req.method} is not a method of ${req.path}; it has ${allow}`,
+        ),
+        instance: req.originalUrl,
+      });
+    });
+  }
   return router;
+}
+
+/**
+ * The methods of each route path, as an `Allow` header: a known path asked with another method
+ * is a 405 naming them (RFC 9110 15.5.6), not the 404 of a path that does not exist. Express
+ * answers HEAD wherever there is GET.
+ */
+function allowedMethods(routes: RouteSpec[]): Map<string, string> {
+  const byPath = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const methods = byPath.get(r.path) ?? new Set<string>(['OPTIONS']);
+    methods.add(r.method.toUpperCase());
+    if (r.method === 'get') methods.add('HEAD');
+    byPath.set(r.path, methods);
+  }
+  return new Map([...byPath].map(([path, methods]) => [path, [...methods].sort().join(', ')]));
 }

@@ -144,6 +144,22 @@ test('unknown routes are 404 problems', async () => {
   expect(res.headers.get('content-type')).toMatch(/problem\+json/);
 });
 
+test('a known path asked with a method it does not have is a 405 naming the methods it has', async () => {
+  for (const method of ['DELETE', 'PATCH', 'PUT']) {
+    const res = await fetch(`${base}/v1/things/abc`, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('OPTIONS, POST');
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(await res.json()).toMatchObject({ status: 405, detail: expect.stringContaining('POST') });
+  }
+  const get = await fetch(`${base}/v1/whoami`, { method: 'POST' });
+  expect([get.status, get.headers.get('allow')]).toEqual([405, 'GET, HEAD, OPTIONS']);
+  const options = await fetch(`${base}/v1/whoami`, { method: 'OPTIONS' });
+  expect([options.status, options.headers.get('allow')]).toEqual([204, 'GET, HEAD, OPTIONS']);
+  // A path no route has stays a 404, whatever the method.
+  expect((await fetch(`${base}/v1/nothing/here`, { method: 'DELETE' })).status).toBe(404);
+});
+
 test('health, readiness, metrics and the OpenAPI document', async () => {
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
   expect((await fetch(`${base}/readyz`)).status).toBe(503);
