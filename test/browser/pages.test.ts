@@ -4,7 +4,9 @@
  * sign-in page whatever the address, and nothing from the API; axe-core finds no serious or
  * critical violation on any page, at laptop and phone width, and no page scrolls sideways at
  * 390 px; networks made and removed through the page; operators' users and quotas.
- * Addresses 10.64.99.195-199 (172.10.0.195-199) and the pool 172.31.77.0/24 belong to this file.
+ * Addresses 10.64.99.195-205 (172.10.0.195-199) and the pool 172.31.77.0/24 belong to this file:
+ * eleven, so that the batch form's suggestion of a block of five still finds one beside the
+ * three containers made here (a 409 of ipam's next-free would be a console error).
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -38,7 +40,7 @@ const blackHole = net.createServer((socket) => held.push(socket));
 
 const rig = setUpBrowserPlatform({
   name: 'portal-pages',
-  range: '10.64.99.195-10.64.99.199',
+  range: '10.64.99.195-10.64.99.205',
   secondaryRange: '172.10.0.195-172.10.0.199',
   nodes: ['node1'],
   agents: true,
