@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The local test rig: Postgres, Kafka, three Docker daemons (testbed nodes) and an image registry
-# on this machine.
+# The local test rig: Postgres, Kafka, three Docker daemons (testbed nodes), an image registry
+# and a trace store (Jaeger) on this machine.
 #
 #   bash deploy/local/stack.sh up       install what is missing, start everything, write .env
 #   bash deploy/local/stack.sh down     stop everything the rig started (data and caches stay)
 #   bash deploy/local/stack.sh status   one line per component; exit 0 only when all are up
 #
-# Idempotent; needs root (Debian 12). Downloads are cached in deploy/local/.cache, runtime state
-# lives in deploy/local/.state. See deploy/local/README.md.
+# Idempotent; needs root (Debian 12). Downloads are cached in deploy/local/.cache (Jaeger, built
+# from source, in ~/.cache/testbed), runtime state lives in deploy/local/.state. See
+# deploy/local/README.md.
 set -euo pipefail
 
 LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib"
@@ -23,6 +24,8 @@ source "$LIB_DIR/tls.sh"
 source "$LIB_DIR/nodes.sh"
 # shellcheck source=lib/registry.sh
 source "$LIB_DIR/registry.sh"
+# shellcheck source=lib/jaeger.sh
+source "$LIB_DIR/jaeger.sh"
 # shellcheck source=lib/images.sh
 source "$LIB_DIR/images.sh"
 # shellcheck source=lib/envfile.sh
@@ -57,7 +60,15 @@ install_prereqs() {
   [[ -s $BUSYBOX_TAR ]] || pkgs+=(busybox-static)
   [[ -s $DEBIAN_SSH_TAR ]] || pkgs+=(debootstrap)
   [[ -x $REGISTRY_BIN ]] || pkgs+=(docker-registry)
+  local promtool_pkg=0
+  command -v promtool >/dev/null || { pkgs+=(prometheus); promtool_pkg=1; }
   ensure_pkgs "${pkgs[@]}"
+  # prometheus is here for its promtool only (test/observability): policy-rc.d kept its server
+  # from starting; disabled, it does not start at the next boot either.
+  if ((promtool_pkg)); then
+    systemctl disable prometheus >/dev/null 2>&1 || true
+    [[ ! -d /run/systemd/system ]] || systemctl stop prometheus >/dev/null 2>&1 || true
+  fi
 }
 
 cmd_up() {
@@ -71,6 +82,7 @@ cmd_up() {
   pg_up
   kafka_up
   registry_up
+  jaeger_up
   tls_up
   for n in "${NODES[@]}"; do node_up "$n"; done
   images_up
@@ -84,6 +96,7 @@ cmd_down() {
   take_lock
   for n in "${NODES[@]}"; do node_down "$n"; done
   registry_down
+  jaeger_down
   kafka_down
   pg_down
   log "down: done ($(elapsed_since "$t0"))"
@@ -94,6 +107,7 @@ cmd_status() {
   pg_status || failed=1
   kafka_status || failed=1
   registry_status || failed=1
+  jaeger_status || failed=1
   for n in "${NODES[@]}"; do node_status "$n" || failed=1; done
   if ((failed == 0)); then images_status || failed=1; fi
   if [[ -f $ENV_FILE ]]; then

@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   process.env.PROVISIONING_NODES_FROM_ENV ??= 'true';
   // The rig's daemons have no registry to pull busybox from: the interface helper uses its image.
   process.env.PROVISIONING_HELPER_IMAGE ??= 'testbed/busybox';
+  // Every process exports its spans to the rig's Jaeger (http://127.0.0.1:16686 shows them).
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??= process.env.JAEGER_OTLP_ENDPOINT;
   const migrate = run('migrate', [path.join(root, 'prisma', 'migrate.ts')], process.env);
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);

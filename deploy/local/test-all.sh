@@ -13,6 +13,11 @@ started=$(date +%s)
 helm_log=$(mktemp)
 bash deploy/helm/install-helm.sh >"$helm_log" 2>&1 &
 helm_pid=$!
+# So is Jaeger, the rig's trace store (5-10 min the first time, cached outside the clone); the
+# rig's set-up needs it, so it is awaited just before.
+jaeger_log=$(mktemp)
+bash deploy/local/install-jaeger.sh >"$jaeger_log" 2>&1 &
+jaeger_pid=$!
 
 step "type check and lint"
 npm run --silent typecheck
@@ -21,6 +26,14 @@ npm run --silent lint
 # The production bundles: tests run the node agent as it runs on a node (plain node, dist/).
 step "build"
 npm run --silent build
+
+step "jaeger (for the rig)"
+if ! wait "$jaeger_pid"; then
+  cat "$jaeger_log"
+  echo "building jaeger failed" >&2
+  exit 1
+fi
+tail -n 1 "$jaeger_log"
 
 step "rig up"
 bash deploy/local/stack.sh up

@@ -21,6 +21,10 @@ env_contents() {
   printf 'DOCKER_TLS_CA=%s\n' "$TLS_CA"
   printf 'DOCKER_TLS_CERT=%s\n' "$TLS_CLIENT_CERT"
   printf 'DOCKER_TLS_KEY=%s\n' "$TLS_CLIENT_KEY"
+  # Not OTEL_EXPORTER_OTLP_ENDPOINT: tests merge this file into their environment (rigEnv) and
+  # every process they start would then export its spans to Jaeger.
+  printf 'JAEGER_OTLP_ENDPOINT=%s\n' "$JAEGER_OTLP_URL"
+  printf 'JAEGER_QUERY_URL=%s\n' "$JAEGER_QUERY_URL"
 }
 
 # Rewrite .env only when its contents change.
