@@ -53,8 +53,14 @@ export async function deliverEvent(
   msg: Delivery,
 ): Promise<DeliveryOutcome> {
   const { span, ctx } = startProcessSpan(msg.topic, sub.consumer, msg.headers, deps.system);
+  const t0 = process.hrtime.bigint();
   try {
-    return await context.with(ctx, () => settle(deps, sub, msg, span));
+    const outcome = await context.with(ctx, () => settle(deps, sub, msg, span));
+    deps.metrics.processing.observe(
+      { consumer: sub.consumer, topic: msg.topic, outcome },
+      Number(process.hrtime.bigint() - t0) / 1e9,
+    );
+    return outcome;
   } catch (err) {
     failSpan(span, err);
     throw err;

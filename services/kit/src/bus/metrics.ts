@@ -1,9 +1,15 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface BusMetrics {
-  published: Counter<'topic'>;
+  published: Counter<'topic' | 'type'>;
   publishFailures: Counter<never>;
+  /** From the outbox row's write to the broker's acknowledgement. */
+  relayLatency: Histogram<'topic'>;
   consumed: Counter<'consumer' | 'topic' | 'outcome'>;
+  /** One event's delivery: its handler's transaction, retries included, or its dead letter. */
+  processing: Histogram<'consumer' | 'topic' | 'outcome'>;
+  /** Messages of the topic not yet consumed by the group (Kafka; per the last fetched batch). */
+  consumerLag: Gauge<'consumer' | 'topic'>;
   retried: Counter<'consumer' | 'topic'>;
   deadLettered: Counter<'consumer' | 'topic'>;
 }
@@ -24,13 +30,33 @@ export function busMetrics(registry: Registry | undefined, backlog: () => Promis
   const metrics: BusMetrics = {
     published: new Counter({
       name: 'bus_events_published_total',
-      help: 'Outbox events published',
-      labelNames: ['topic'],
+      help: 'Outbox events published, by topic and CloudEvents type',
+      labelNames: ['topic', 'type'],
       registers,
     }),
     publishFailures: new Counter({
       name: 'bus_relay_failures_total',
       help: 'Outbox relay passes that failed to publish',
+      registers,
+    }),
+    relayLatency: new Histogram({
+      name: 'bus_relay_latency_seconds',
+      help: 'Time from an outbox row written to its event accepted by the broker',
+      labelNames: ['topic'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    processing: new Histogram({
+      name: 'bus_event_processing_seconds',
+      help: 'Time a consumer took to settle one event (processed, duplicate or dead-lettered)',
+      labelNames: ['consumer', 'topic', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'bus_consumer_lag_messages',
+      help: 'Messages of a topic its consumer group has not consumed yet (Kafka, summed over partitions)',
+      labelNames: ['consumer', 'topic'],
       registers,
     }),
     consumed: new Counter({

@@ -15,6 +15,8 @@ export interface OutboxRow {
   event: unknown;
   headers: EventHeaders;
   attempts: number;
+  /** When the row was written (the database's clock). */
+  createdAt: Date;
 }
 
 export interface NewOutboxRow {
@@ -53,6 +55,7 @@ interface RawRow {
   event: unknown;
   headers: unknown;
   attempts: number;
+  created_at: Date;
 }
 
 function toRow(r: RawRow): OutboxRow {
@@ -65,6 +68,7 @@ function toRow(r: RawRow): OutboxRow {
     event: typeof r.event === 'string' ? JSON.parse(r.event) : r.event,
     headers: toHeaders(typeof r.headers === 'string' ? JSON.parse(r.headers) : r.headers),
     attempts: Number(r.attempts),
+    createdAt: new Date(r.created_at),
   };
 }
 
@@ -81,7 +85,7 @@ function toHeaders(value: unknown): EventHeaders {
  */
 export async function claimUnpublished(tx: Sql, batchSize: number, sources?: string[]): Promise<OutboxRow[]> {
   const rows = await tx.$queryRaw<RawRow[]>`
-    SELECT seq, id::text AS id, source, topic, key, event, headers, attempts
+    SELECT seq, id::text AS id, source, topic, key, event, headers, attempts, created_at
     FROM bus.outbox
     WHERE published_at IS NULL ${sourceFilter(sources)}
     ORDER BY seq
@@ -93,7 +97,7 @@ export async function claimUnpublished(tx: Sql, batchSize: number, sources?: str
 /** The oldest unpublished rows, no lock (PGlite: one connection, one relay). */
 export async function readUnpublished(db: Sql, batchSize: number, sources?: string[]): Promise<OutboxRow[]> {
   const rows = await db.$queryRaw<RawRow[]>`
-    SELECT seq, id::text AS id, source, topic, key, event, headers, attempts
+    SELECT seq, id::text AS id, source, topic, key, event, headers, attempts, created_at
     FROM bus.outbox
     WHERE published_at IS NULL ${sourceFilter(sources)}
     ORDER BY seq

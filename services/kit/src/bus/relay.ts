@@ -133,7 +133,11 @@ async function publishRows(
     throw err;
   }
   for (const { span } of spans) span.end();
-  for (const r of rows) metrics.published.inc({ topic: r.topic });
+  const now = Date.now();
+  for (const r of rows) {
+    metrics.published.inc({ topic: r.topic, type: eventType(r.event) });
+    metrics.relayLatency.observe({ topic: r.topic }, Math.max(0, now - r.createdAt.getTime()) / 1000);
+  }
 }
 
 /**
@@ -186,4 +190,10 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       }
     },
   };
+}
+
+/** The CloudEvents type of an outbox row's event (rows are written by enqueueEvent: always one). */
+function eventType(event: unknown): string {
+  const type = (event as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : 'unknown';
 }

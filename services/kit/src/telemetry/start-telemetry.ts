@@ -28,6 +28,8 @@ export interface TelemetryOptions {
   otlpEndpoint?: string;
   /** Another exporter (tests: InMemorySpanExporter), fed span by span as spans end. */
   exporter?: SpanExporter;
+  /** Feed `exporter` in batches, as the OTLP exporter is (a benchmark of what export costs). */
+  batchExporter?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -63,7 +65,10 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
   const processors: SpanProcessor[] = [];
   const url = otlpTracesUrl(opts);
   if (url) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
-  if (opts.exporter) processors.push(new SimpleSpanProcessor(opts.exporter));
+  if (opts.exporter)
+    processors.push(
+      opts.batchExporter ? new BatchSpanProcessor(opts.exporter) : new SimpleSpanProcessor(opts.exporter),
+    );
 
   const resource = defaultResource()
     .merge(detectResources({ detectors: [envDetector] }))

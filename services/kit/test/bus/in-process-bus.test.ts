@@ -306,10 +306,18 @@ describe.each([
     await emit(topic, 3);
     await waitFor('all settled', async () => (await unpublished(topic)) === 0);
     const text = await metrics.metrics();
-    expect(text).toContain(`bus_events_published_total{topic="${topic}"} 3`);
+    expect(text).toContain(`bus_events_published_total{topic="${topic}",type="test.happened"} 3`);
     expect(text).toContain(`bus_events_consumed_total{consumer="m",topic="${topic}",outcome="processed"} 2`);
     expect(text).toContain(`bus_events_retried_total{consumer="m",topic="${topic}"} 1`);
     expect(text).toContain(`bus_events_dead_lettered_total{consumer="m",topic="${topic}"} 1`);
+    // Each settled event is timed, and each published row's time in the outbox is observed.
+    expect(text).toContain(
+      `bus_event_processing_seconds_count{consumer="m",topic="${topic}",outcome="processed"} 2`,
+    );
+    expect(text).toContain(
+      `bus_event_processing_seconds_count{consumer="m",topic="${topic}",outcome="dead-lettered"} 1`,
+    );
+    expect(text).toContain(`bus_relay_latency_seconds_count{topic="${topic}"} 3`);
     expect(text).toMatch(/bus_outbox_backlog \d+/);
   });
 

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../log/logger';
 import { deliverEvent, type DeliveryDeps } from '../deliver';
+import type { BusMetrics } from '../metrics';
 import type { Subscription } from '../types';
 import { fromKafkaHeaders } from './kafka-headers';
 import { trackMembership } from './kafka-membership';
@@ -60,6 +61,7 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
     heartbeatInterval: 1_000,
   });
   const membership = trackMembership(consumer, log);
+  trackLag(consumer, opts.group, (t) => byTopic.get(t)?.topic, opts.deliveryDeps.metrics);
 
   return {
     async start() {
@@ -89,4 +91,27 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
     },
     isHealthy: () => membership.healthy(),
   };
+}
+
+/**
+ * The group's lag per topic from KafkaJS's end-of-batch instrumentation (the high watermark
+ * less the batch's last offset, each partition's newest figure, summed): no admin round trip.
+ */
+function trackLag(
+  consumer: Consumer,
+  group: string,
+  logical: (physicalTopic: string) => string | undefined,
+  metrics: BusMetrics,
+): void {
+  const byPartition = new Map<string, Map<number, number>>();
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const topic = logical(payload.topic);
+    if (!topic) return;
+    const partitions = byPartition.get(topic) ?? new Map<number, number>();
+    byPartition.set(topic, partitions);
+    partitions.set(payload.partition, Math.max(0, Number(payload.offsetLag)));
+    let sum = 0;
+    for (const lag of partitions.values()) sum += lag;
+    metrics.consumerLag.set({ consumer: group, topic }, sum);
+  });
 }
