@@ -6,13 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createIpamService, defaultIpamConfig } from '@testbed/ipam';
-import { createQuotaService, defaultQuotaConfig } from '@testbed/quota';
-import { startTestHost } from '@testbed/test-support/test-host';
 import { rigEnv } from '@testbed/test-support/rig';
 import { rigEndpoint, testPlatform } from '@testbed/test-support/fixtures/provisioning';
-import { createProvisioningService, defaultProvisioningConfig } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
+import { startBenchHost, timeBatch } from './bench-host';
 
 const COUNT = Number(process.env.BENCH_PROVISION_COUNT ?? 50);
 const PARALLELISM = Number(process.env.BENCH_PROVISION_PARALLELISM ?? 4);
@@ -34,65 +31,15 @@ async function main(): Promise<void> {
   };
 
   // 1. Through the API.
-  const host = await startTestHost({
+  const host = await startBenchHost({
     name: 'bench-provision',
-    database: 'pglite',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({
-        ...deps,
-        source: 'ipam',
-        config: { ...defaultIpamConfig, IPAM_EXPERIMENT_RANGE: `${ip(0)}-${ip(49)}` },
-      }),
-      createQuotaService({
-        ...deps,
-        source: 'quota',
-        config: {
-          ...defaultQuotaConfig,
-          QUOTA_ENFORCE_RESERVATIONS: false,
-          QUOTA_MAX_CONTAINERS: 1000,
-          QUOTA_MAX_CPU_MILLIS: 100_000,
-          QUOTA_MAX_ADDRESSES: 1000,
-          QUOTA_MAX_MEMORY_BYTES: 64 * 1024 ** 3,
-        },
-      }),
-      createProvisioningService({
-        ...deps,
-        source: 'provisioning',
-        config: {
-          ...defaultProvisioningConfig,
-          PROVISIONING_PLATFORM_ID: platform,
-          PROVISIONING_PARALLELISM_PER_NODE: PARALLELISM,
-        },
-      }),
-    ],
+    platform,
+    range: `${ip(0)}-${ip(49)}`,
+    parallelism: PARALLELISM,
   });
   let api: number;
   try {
-    await host.call('op', 'operator', '/v1/nodes', {
-      method: 'POST',
-      body: JSON.stringify({
-        name: 'node1',
-        dockerHost: endpoint.dockerHost,
-        tls: endpoint.tls,
-        macvlanParent: endpoint.macvlanParent,
-      }),
-    });
-    const t0 = performance.now();
-    const res = await host.call('bench', 'user', '/v1/batches', {
-      method: 'POST',
-      headers: { prefer: 'wait=120' },
-      body: JSON.stringify({
-        namePrefix: `api-${platform}`,
-        count: COUNT,
-        image: 'testbed/busybox',
-        nodes: ['node1'],
-        baseIp: ip(0),
-      }),
-    });
-    const op = (await res.json()) as { state: string; error: unknown };
-    api = (performance.now() - t0) / 1000;
-    if (op.state !== 'succeeded') throw new Error(`the batch ended ${op.state}: ${JSON.stringify(op.error)}`);
+    api = (await timeBatch(host, `api-${platform}`, COUNT, ip(0))).seconds;
   } finally {
     await host.stop();
     await clean();

@@ -12,6 +12,8 @@ export interface ProvisioningMetrics {
   orphanRemovalFailed(node: string): void;
   /** A cancelled create could not remove a container it made (it stays recorded, live). */
   rollbackRemovalFailed(node: string): void;
+  /** An operation ended: how, and how long after it was asked for. */
+  operationEnded(kind: string, state: string, seconds: number): void;
 }
 
 /**
@@ -70,7 +72,15 @@ export function provisioningMetrics(registry: Registry, db: Database): Provision
     labelNames: ['what', 'where'] as const,
     registers: [registry],
   });
+  const operations = new Histogram({
+    name: 'provisioning_operation_duration_seconds',
+    help: 'Time from an operation asked for to its end, by kind and how it ended',
+    labelNames: ['kind', 'state'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+    registers: [registry],
+  });
   return {
+    operationEnded: (kind, state, seconds) => operations.observe({ kind, state }, Math.max(0, seconds)),
     observeDockerCall: (node, call, seconds, ok) =>
       calls.observe({ node, call, outcome: ok ? 'ok' : 'error' }, seconds),
     claimRenewalFailed: (kind) => failures.inc({ what: 'claim-renewal', where: kind }),

@@ -54,8 +54,13 @@ async function createContainer(name: string): Promise<{ id: string; dockerId: st
     headers: { prefer: 'wait=90' },
     ...json({ node: 'node1', name: `${name}-${platform}`, image: 'testbed/busybox' }),
   });
-  const body = (await res.json()) as { state: string; items: { containerId: string; ip: string }[] };
-  expect(body.state).toBe('succeeded');
+  const body = (await res.json()) as {
+    state: string;
+    error: unknown;
+    items: { containerId: string; ip: string }[];
+  };
+  // With its error, so that a failure says why.
+  expect({ state: body.state, error: body.error }).toEqual({ state: 'succeeded', error: null });
   const { containerId, ip } = body.items[0]!;
   const owned = await node1.listOwned(platform);
   return { id: containerId, ip, dockerId: owned.find((c) => c.containerId === containerId)!.dockerId };

@@ -331,6 +331,7 @@ describe('drift', () => {
         claimRenewalFailed: () => undefined,
         orphanRemovalFailed: () => undefined,
         rollbackRemovalFailed: () => undefined,
+        operationEnded: () => undefined,
       },
       workerId: 'lifecycle-test',
       kick: () => undefined,

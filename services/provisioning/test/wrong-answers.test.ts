@@ -177,6 +177,7 @@ test('a claim renewal that fails is counted and logged, and the next beat tries 
       claimRenewalFailed: (kind) => void failed.push(kind),
       orphanRemovalFailed: () => undefined,
       rollbackRemovalFailed: () => undefined,
+      operationEnded: () => undefined,
     },
     workerId: 'w',
     kick: () => undefined,

@@ -6,6 +6,7 @@ import { quotaSubscriptions } from './events/handlers';
 import { seedNodes } from './use-cases/nodes';
 import { runSchedulerPass } from './use-cases/scheduler';
 import type { QuotaContext } from './use-cases/context';
+import { registerQuotaUseGauge } from './metrics';
 
 export {
   quotaConfigShape,
@@ -24,6 +25,7 @@ export const createQuotaService = defineService<QuotaConfig>('quota', (deps): Se
     help: 'Reservation scheduler passes finished on this replica',
     registers: [deps.metrics],
   });
+  registerQuotaUseGauge(deps.metrics, ctx);
   const emitted = new Counter({
     name: 'quota_reservation_lifecycle_events_total',
     help: 'reservation.started / ending / ended events this replica emitted',

@@ -27,7 +27,9 @@ export async function inspectContainer(
   dockerId: string,
 ): Promise<Docker.ContainerInspectInfo | undefined> {
   try {
-    return await d.call('inspect container', () => d.docker.getContainer(dockerId).inspect());
+    return await d.call('inspect container', () => d.docker.getContainer(dockerId).inspect(), {
+      container: dockerId,
+    });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -37,7 +39,9 @@ export async function inspectContainer(
 /** Removes the container; one that is already gone counts as removed. */
 export async function removeContainer(d: Daemon, dockerId: string, force: boolean): Promise<void> {
   try {
-    await d.call('remove container', () => d.docker.getContainer(dockerId).remove({ force, v: true }));
+    await d.call('remove container', () => d.docker.getContainer(dockerId).remove({ force, v: true }), {
+      container: dockerId,
+    });
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
@@ -54,10 +58,12 @@ export async function createAndStart(
   try {
     if (spec.sshPublicKeys.length > 0) {
       const tar = authorizedKeysTar(spec.sshPublicKeys);
-      await d.call('copy ssh keys', () => container.putArchive(tar, { path: '/' }));
+      await d.call('copy ssh keys', () => container.putArchive(tar, { path: '/' }), {
+        container: container.id,
+      });
     }
-    await d.call(`start container ${spec.name}`, () => container.start());
-    const info = await d.call('inspect container', () => container.inspect());
+    await d.call(`start container ${spec.name}`, () => container.start(), { container: container.id });
+    const info = await d.call('inspect container', () => container.inspect(), { container: container.id });
     return {
       dockerId: container.id,
       mac: info.NetworkSettings?.Networks?.[spec.network]?.MacAddress ?? null,
@@ -69,23 +75,24 @@ export async function createAndStart(
 }
 
 export async function startContainer(d: Daemon, dockerId: string): Promise<void> {
-  await d.call('start container', () => d.docker.getContainer(dockerId).start().catch(notModified));
+  await d.call('start container', () => d.docker.getContainer(dockerId).start().catch(notModified), {
+    container: dockerId,
+  });
 }
 
 export async function stopContainer(d: Daemon, dockerId: string, graceSeconds = 5): Promise<void> {
   await d.call(
     'stop container',
     () => d.docker.getContainer(dockerId).stop({ t: graceSeconds }).catch(notModified),
-    d.timeoutMs + graceSeconds * 1000,
+    { ms: d.timeoutMs + graceSeconds * 1000, container: dockerId },
   );
 }
 
 export async function restartContainer(d: Daemon, dockerId: string, graceSeconds = 5): Promise<void> {
-  await d.call(
-    'restart container',
-    () => d.docker.getContainer(dockerId).restart({ t: graceSeconds }),
-    d.timeoutMs + graceSeconds * 1000,
-  );
+  await d.call('restart container', () => d.docker.getContainer(dockerId).restart({ t: graceSeconds }), {
+    ms: d.timeoutMs + graceSeconds * 1000,
+    container: dockerId,
+  });
 }
 
 export async function updateContainer(
@@ -93,7 +100,9 @@ export async function updateContainer(
   dockerId: string,
   limits: { cpuMillis?: number; memoryBytes?: number },
 ): Promise<void> {
-  await d.call('update container', () => d.docker.getContainer(dockerId).update(limitsUpdate(limits)));
+  await d.call('update container', () => d.docker.getContainer(dockerId).update(limitsUpdate(limits)), {
+    container: dockerId,
+  });
 }
 
 /** Every container of this platform on the node, running or not. */

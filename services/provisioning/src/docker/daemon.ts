@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { inSpan, SpanKind } from '@testbed/kit';
 import { dockerClientFor, type DockerClientFactory, type NodeEndpoint } from './node-client';
 import { DockerCallError, withDeadline } from './deadline';
 
@@ -31,8 +32,34 @@ export class Daemon {
     return (this.streams ??= this.clientFactory(this.endpoint));
   }
 
-  /** A Docker call with this node's deadline; a failure names the node and the call. */
-  call<T>(what: string, work: () => Promise<T>, ms = this.timeoutMs): Promise<T> {
+  /**
+   * A Docker call with this node's deadline; a failure names the node and the call. Each call is
+   * a client span `docker <call>` with the node, the call and, when given, the container.
+   */
+  call<T>(
+    what: string,
+    work: () => Promise<T>,
+    opts: number | { ms?: number; container?: string } = {},
+  ): Promise<T> {
+    const { ms = this.timeoutMs, container } = typeof opts === 'number' ? { ms: opts } : opts;
+    // The metric's label and the span's name are the kind of call ("create container"), never the name in it.
+    const kind = what.split(' ').slice(0, 2).join(' ');
+    return inSpan(
+      `docker ${kind}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'testbed.node': this.node,
+          'docker.call': what,
+          'server.address': serverAddress(this.endpoint.dockerHost),
+          ...(container ? { 'container.id': container } : {}),
+        },
+      },
+      () => this.timed(kind, what, work, ms),
+    );
+  }
+
+  private timed<T>(kind: string, what: string, work: () => Promise<T>, ms: number): Promise<T> {
     let started: Promise<T>;
     try {
       started = work();
@@ -41,8 +68,6 @@ export class Daemon {
     }
     const observe = this.observe;
     if (!observe) return withDeadline(this.node, what, ms, started);
-    // The metric's label is the kind of call ("create container"), never the name in it.
-    const kind = what.split(' ').slice(0, 2).join(' ');
     const t0 = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
     return withDeadline(this.node, what, ms, started).then(
@@ -52,5 +77,15 @@ export class Daemon {
         throw err;
       },
     );
+  }
+}
+
+/** The daemon's host (a socket's path for unix://), as OpenTelemetry's server.address. */
+function serverAddress(dockerHost: string): string {
+  try {
+    const url = new URL(dockerHost);
+    return url.protocol === 'unix:' ? url.pathname : url.hostname;
+  } catch {
+    return dockerHost;
   }
 }

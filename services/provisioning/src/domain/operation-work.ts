@@ -125,6 +125,8 @@ export interface OperationBase {
   cancelRequested: boolean;
   claimedBy: string | null;
   claimedAt: Date | null;
+  /** W3C traceparent of the request that started it: its work joins that trace. */
+  traceParent: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

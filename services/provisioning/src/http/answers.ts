@@ -12,6 +12,10 @@ export const operationAnswer = z.object({
   result: z.unknown(),
   error: z.unknown(),
   items: z.array(z.unknown()),
+  traceId: z
+    .string()
+    .optional()
+    .describe('the trace of the request that started it (W3C trace id): open it in the trace store'),
 });
 export const containerAnswer = z.object({
   id: z.string(),

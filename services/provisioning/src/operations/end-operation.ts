@@ -1,4 +1,4 @@
-import type { Tx } from '@testbed/kit';
+import { annotateSpan, markSpanFailed, type Tx } from '@testbed/kit';
 import { announceOperation } from '../events/emit';
 import type { OperationError, OperationRecord } from '../domain/operation-work';
 import { updateOperation } from '../store/operation-store';
@@ -23,7 +23,7 @@ export interface Outcome {
 export async function endOperation(
   ctx: ProvisioningContext,
   tx: Tx,
-  op: Pick<OperationRecord, 'id' | 'owner'>,
+  op: Pick<OperationRecord, 'id' | 'owner'> & { kind?: string; createdAt?: Date },
   outcome: Outcome,
 ): Promise<void> {
   await updateOperation(tx, op.id, {
@@ -36,4 +36,14 @@ export async function endOperation(
     claimedAt: null,
   });
   await announceOperation(ctx, tx, op, outcome.state);
+  if (op.kind && op.createdAt)
+    ctx.metrics.operationEnded(
+      op.kind,
+      outcome.state,
+      (ctx.clock.now().getTime() - op.createdAt.getTime()) / 1000,
+    );
+  // The span it ended in (its worker's, or the answer's that failed it) says how, and why.
+  annotateSpan({ 'testbed.operation.id': op.id, 'testbed.operation.state': outcome.state });
+  if (outcome.state === 'failed')
+    markSpanFailed(new Error(outcome.error?.detail ?? `operation ${op.id} failed`));
 }

@@ -1,4 +1,4 @@
-import { inTransaction, type Tx } from '@testbed/kit';
+import { contextOfTraceParent, inSpan, inTransaction, type Tx } from '@testbed/kit';
 import { isKind, type OperationKind, type OperationRecord } from '../domain/operation-work';
 import {
   lockOperation,
@@ -77,7 +77,14 @@ export class OperationWorkers {
     const worker = op && this.workerFor(op);
     if (!op || !worker) return;
     const claimed = op;
-    await whileClaimed(this.ctx, claimed, () => worker.perform(claimed));
+    await inSpan(
+      `operation ${claimed.kind}`,
+      {
+        parent: contextOfTraceParent(claimed.traceParent),
+        attributes: { 'testbed.operation.id': claimed.id, 'testbed.operation.kind': claimed.kind },
+      },
+      () => whileClaimed(this.ctx, claimed, () => worker.perform(claimed)),
+    );
   }
 
   /** A row its kind's schema does not describe ends failed, with why: it is never retried in a loop. */
@@ -86,13 +93,13 @@ export class OperationWorkers {
       await tx.$executeRaw`SELECT 1 FROM provisioning.operation WHERE id = ${operationId}::uuid FOR UPDATE`;
       const row = await tx.operation.findUnique({
         where: { id: operationId },
-        select: { owner: true, state: true },
+        select: { owner: true, state: true, kind: true, createdAt: true },
       });
       if (!row || (row.state !== 'running' && row.state !== 'pending')) return;
       await endOperation(
         this.ctx,
         tx,
-        { id: operationId, owner: row.owner },
+        { id: operationId, owner: row.owner, kind: row.kind, createdAt: row.createdAt },
         { state: 'failed', error: { type: 'unreadable-operation', status: 500, detail: err.message } },
       );
     });

@@ -1,4 +1,4 @@
-import type { Tx } from '@testbed/kit';
+import { activeTraceParent, type Tx } from '@testbed/kit';
 import {
   CONTAINER_CHANGE_KINDS,
   isOperationKind,
@@ -45,6 +45,7 @@ export function toOperation(row: Row): OperationRecord {
     cancelRequested: row.cancelRequested,
     claimedBy: row.claimedBy,
     claimedAt: row.claimedAt,
+    traceParent: row.traceParent,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   } as OperationRecord;
@@ -92,7 +93,9 @@ export async function insertOperation<K extends OperationKind>(
   tx: Tx,
   op: NewOperation<K>,
 ): Promise<OperationRecord<K>> {
-  return toOperation(await tx.operation.create({ data: op as never })) as OperationRecord<K>;
+  // The request's trace goes with the row: the work that runs later, anywhere, joins it.
+  const data = { ...op, traceParent: activeTraceParent() ?? null };
+  return toOperation(await tx.operation.create({ data: data as never })) as OperationRecord<K>;
 }
 
 export interface OperationChange {

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, InvalidError, inTransaction, type AfterCommit, type Tx } from '@testbed/kit';
+import {
+  annotateSpan,
+  ConflictError,
+  InvalidError,
+  inTransaction,
+  type AfterCommit,
+  type Tx,
+} from '@testbed/kit';
 import { countPerNode } from '../domain/placement';
 import { admissionId, allocationId } from '../domain/request-ids';
 import type { CreateSaga, OperationError, OperationRecord, PlannedItem } from '../domain/operation-work';
@@ -117,7 +124,9 @@ export function containerSpec(
 
 type CreateOperation = OperationRecord<'container.create' | 'batch.create'>;
 
-async function lockCreate(tx: Tx, operationId: string): Promise<CreateOperation | null> {
+/** The create under its row lock; the span of the saga step handling it names it and the step. */
+async function lockCreate(tx: Tx, operationId: string, step: string): Promise<CreateOperation | null> {
+  annotateSpan({ 'testbed.operation.id': operationId, 'testbed.saga.step': step });
   const op = await lockOperation(tx, operationId);
   return op && (op.kind === 'container.create' || op.kind === 'batch.create') ? op : null;
 }
@@ -129,7 +138,7 @@ export async function onAdmissionGranted(
   operationId: string,
   node: string,
 ): Promise<void> {
-  const op = await lockCreate(tx, operationId);
+  const op = await lockCreate(tx, operationId, 'admission-granted');
   if (!op) return;
   if (op.state !== 'pending') {
     // The saga ended meanwhile (failed, cancelled): this late grant holds nothing for anyone.
@@ -161,7 +170,7 @@ export async function onAdmissionRejected(
   node: string,
   refusal: { reason: string; status: number; code: string },
 ): Promise<void> {
-  const op = await lockCreate(tx, operationId);
+  const op = await lockCreate(tx, operationId, 'admission-rejected');
   if (!op || op.state !== 'pending') return;
   op.saga.admissions[node] = 'rejected';
   await failPending(ctx, tx, op, {
@@ -180,7 +189,7 @@ export async function onAllocated(
   operationId: string,
   ips: string[],
 ): Promise<void> {
-  const op = await lockCreate(tx, operationId);
+  const op = await lockCreate(tx, operationId, 'allocated');
   if (!op) return;
   if (op.state !== 'pending' || op.saga.allocation !== 'pending') {
     if (op.saga.allocation !== 'allocated')
@@ -218,7 +227,7 @@ export async function onAllocateFailed(
   operationId: string,
   failure: { reason: string; status: number; firstConflict: string | null },
 ): Promise<void> {
-  const op = await lockCreate(tx, operationId);
+  const op = await lockCreate(tx, operationId, 'allocate-failed');
   if (!op || op.state !== 'pending') return;
   op.saga.allocation = 'failed';
   await failPending(ctx, tx, op, {

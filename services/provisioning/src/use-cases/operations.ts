@@ -1,4 +1,11 @@
-import { ForbiddenError, inTransaction, NotFoundError, actsForOthers, type Principal } from '@testbed/kit';
+import {
+  ForbiddenError,
+  inTransaction,
+  NotFoundError,
+  actsForOthers,
+  traceIdOf,
+  type Principal,
+} from '@testbed/kit';
 import { itemView } from '../domain/create-outcome';
 import { isKind, isTerminal, type OperationRecord } from '../domain/operation-work';
 import { containersOfOperation } from '../store/container-store';
@@ -17,6 +24,8 @@ export interface OperationView {
   result: unknown;
   error: unknown;
   items: unknown[];
+  /** The trace of the request that started it, when that request was traced. */
+  traceId?: string;
 }
 
 /** The operation as clients see it: a create's items from its container records while it runs. */
@@ -47,6 +56,7 @@ export async function operationView(ctx: ProvisioningContext, op: OperationRecor
     result: op.result ?? null,
     error: op.error ?? null,
     items,
+    ...(traceIdOf(op.traceParent) ? { traceId: traceIdOf(op.traceParent) } : {}),
   };
 }
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "provisioning"."operation" ADD COLUMN     "trace_parent" TEXT;
