@@ -21,16 +21,9 @@ fi
 
 command -v go >/dev/null || { echo "install-helm: go is not on PATH (Helm is built from source with Go)" >&2; exit 1; }
 
-# Everything Go writes lives under .cache: the build neither needs nor touches ~/go.
-# GOTOOLCHAIN=local: never try to download another Go toolchain (no internet but the proxy).
-# -modcacherw: module files stay writable, so `rm -rf deploy/helm/.cache` just works.
-# The checksum database is reached through the proxy (it serves /sumdb/), so GOSUMDB stays on.
-export GOPATH="$cache/gopath"
-export GOMODCACHE="$cache/gopath/pkg/mod"
-export GOCACHE="$cache/go-build"
-export GOFLAGS="-mod=mod -modcacherw -buildvcs=false -trimpath"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
+# shellcheck source=../lib/go-env.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/go-env.sh"
+go_build_env "$cache"
 
 mkdir -p "$cache/bin"
 started=$(date +%s)

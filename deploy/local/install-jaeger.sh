@@ -22,16 +22,9 @@ fi
 
 command -v go >/dev/null || { echo "install-jaeger: go is not on PATH (Jaeger is built from source with Go)" >&2; exit 1; }
 
-# Everything Go writes lives under the cache folder: the build neither needs nor touches ~/go.
-# GOTOOLCHAIN=local: never try to download another Go toolchain (no internet but the proxy).
-# -modcacherw: module files stay writable, so `rm -rf` of the cache folder just works.
-# The checksum database is reached through the proxy (it serves /sumdb/), so GOSUMDB stays on.
-export GOPATH="$cache/gopath"
-export GOMODCACHE="$cache/gopath/pkg/mod"
-export GOCACHE="$cache/go-build"
-export GOFLAGS="-mod=mod -modcacherw -buildvcs=false -trimpath"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
+# shellcheck source=../lib/go-env.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/go-env.sh"
+go_build_env "$cache"
 
 # Two builds at once (two clones' test runs) would share the scratch module: one at a time.
 mkdir -p "$cache/bin"
