@@ -17,4 +17,6 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // Two load-sensitive files at the ends of the run (test/support/jest-sequencer.cjs says why).
+  testSequencer: '<rootDir>/test/support/jest-sequencer.cjs',
 };

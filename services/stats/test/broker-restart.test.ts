@@ -16,7 +16,7 @@ import { startPrivateKafka, type PrivateKafka } from '../../../test/support/priv
 import { freshPostgresDatabase, randomSuffix, rigEnv } from '../../../test/support/rig';
 import { startServiceProcess, type ServiceProcess } from '../../../test/support/service-process';
 
-jest.setTimeout(300_000);
+jest.setTimeout(420_000);
 
 const INTERVAL_MS = 500;
 const BUFFER = 10;
@@ -122,8 +122,9 @@ test('after a broker outage samples flow again; the dropped batches are counted,
 
   // Samples read after the restart reach the database, through the same consumer group.
   await until(async () => (await storedSince(up)) >= 10, 90_000, 'samples stored after the restart');
-  // Every consumer group and the producer are back: ready again.
-  await until(async () => (await fetch(`${stats!.url}/readyz`)).status === 200, 60_000, 'stats ready again');
+  // Every consumer group and the producer are back: ready again (KafkaJS's rejoin backs off, and
+  // more so on a loaded machine: the bound is generous, the assertion is that it comes back).
+  await until(async () => (await fetch(`${stats!.url}/readyz`)).status === 200, 120_000, 'stats ready again');
   // The batches the buffer kept through the outage came in too: its last seconds are stored.
   const kept = Number(
     (
