@@ -40,10 +40,13 @@ async function until<T>(probe: () => Promise<T | undefined | false>, ms: number,
     await sleep(250);
   }
 }
-const metric = async (name: string) => {
+/** The agent's figures of `names`, all from one scrape (a batch sent between two would be missed). */
+const metrics = async <N extends string>(...names: N[]): Promise<Record<N, number>> => {
   const text = await (await fetch(`${agent!.url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  const of = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return Object.fromEntries(names.map((n) => [n, of(n)])) as Record<N, number>;
 };
+const metric = async <N extends string>(name: N): Promise<number> => (await metrics(name))[name];
 const storedSince = async (t: Date) =>
   Number(
     (
@@ -166,10 +169,15 @@ test('after a broker outage samples flow again; the dropped batches are counted,
     `SELECT count(*)::int - count(DISTINCT (series, t))::int AS n FROM stats.sample_raw`,
   );
   expect(dupes.rows[0].n).toBe(0);
-  const made = await metric('node_agent_batches_made_total');
-  const sent = await metric('node_agent_batches_sent_total');
-  const nowDropped = await metric('node_agent_batches_dropped_total');
-  const buffered = await metric('node_agent_buffer_batches');
-  expect(made).toBe(sent + nowDropped + buffered);
+  const counts = await metrics(
+    'node_agent_batches_made_total',
+    'node_agent_batches_sent_total',
+    'node_agent_batches_dropped_total',
+    'node_agent_buffer_batches',
+  );
+  const nowDropped = counts.node_agent_batches_dropped_total;
+  expect(counts.node_agent_batches_made_total).toBe(
+    counts.node_agent_batches_sent_total + nowDropped + counts.node_agent_buffer_batches,
+  );
   expect(nowDropped).toBeGreaterThanOrEqual(dropped);
 });
