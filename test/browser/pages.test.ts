@@ -45,8 +45,9 @@ const rig = setUpBrowserPlatform({
   nodes: ['node1'],
   agents: true,
   env: {
-    // A Docker call that never answers (the stuck node below) gives up after this.
-    PROVISIONING_DOCKER_TIMEOUT_MS: '8000',
+    // A Docker call that never answers (the stuck node below) gives up after this: long enough
+    // for the operations page to show its operation under way even on a loaded machine.
+    PROVISIONING_DOCKER_TIMEOUT_MS: '30000',
     PROVISIONING_POOL_NETWORKS:
       'experiment=10.64.98.0/23@10.64.98.1,secondary=172.10.0.0/24@172.10.0.1,lab=172.31.77.0/24@172.31.77.1',
   },
@@ -342,8 +343,8 @@ test('an operation under way is listed with its state and cancelled from the ope
     .getByRole('status')
     .filter({ hasText: `Operation ${op.id.slice(0, 8)} is ` })
     .waitFor();
-  // It ends cancelled once the call in flight gives up (8 s here), what it held released.
-  await row.locator('td[data-label="State"]').getByText('cancelled').waitFor({ timeout: 60_000 });
+  // It ends cancelled once the call in flight gives up (30 s here), what it held released.
+  await row.locator('td[data-label="State"]').getByText('cancelled').waitFor({ timeout: 90_000 });
   expect(await row.getByRole('button', { name: /^Cancel operation/ }).count()).toBe(0);
   const usage = (await (await rig.platform.call(userA, 'user', `/v1/users/${userA}/usage`)).json()) as {
     containers: { inUse: number; held: number };
