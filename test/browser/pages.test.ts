@@ -323,6 +323,13 @@ test('an operation under way is listed with its state and cancelled from the ope
     body: JSON.stringify({ name: 'stuck', dockerHost: `tcp://127.0.0.1:${port}`, tls, macvlanParent: 'tb1' }),
   });
   expect(node.status).toBe(201);
+  // quota learns the node from provisioning's node.registered, on its own topic: a create before
+  // that is refused at once (unknown node) and its operation is never under way.
+  await until(
+    async () => (await rig.platform.call(userA, 'user', '/v1/nodes/stuck/availability')).status === 200,
+    30_000,
+    'quota to know node stuck',
+  );
   const res = await rig.platform.call(userA, 'user', '/v1/containers', {
     method: 'POST',
     body: JSON.stringify({ node: 'stuck', name: `astuck-${suffix}`, image: 'testbed/busybox' }),
