@@ -77,9 +77,16 @@ test('killed twice mid-ingest, stats stores every published sample exactly once'
   const base = Date.now() - 20 * 60_000;
   const kills: { at: number; storedThen: number }[] = [];
 
-  // One batch per node every 40 ms; two kills while rows are still coming in.
+  // One batch per node every 40 ms; two kills while rows are still coming in. The last tenth
+  // waits for both kills, so each kill comes before everything was stored, however quickly a
+  // restarted process drains the backlog.
+  let killed = false;
   const publishing = (async () => {
     for (let i = 0; i < INTERVALS; i++) {
+      if (i === Math.floor(INTERVALS * 0.9)) {
+        const until = Date.now() + 300_000;
+        while (!killed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      }
       await producer.send(
         STATS_SAMPLES_TOPIC,
         fleetRecords(fleet, base, i, (_ref, k) => ({ cpuUsec: i * 30_000 * (k % 7), offsetMs: k % 5 })),
@@ -97,6 +104,7 @@ test('killed twice mid-ingest, stats stores every published sample exactly once'
     await stats.exited;
     stats = await start();
   }
+  killed = true;
   await publishing;
 
   const deadline = Date.now() + 120_000;

@@ -4,7 +4,7 @@ import { deliverEvent, type DeliveryDeps } from '../deliver';
 import type { BusMetrics } from '../metrics';
 import type { Subscription } from '../types';
 import { fromKafkaHeaders } from './kafka-headers';
-import { trackMembership } from './kafka-membership';
+import { restartWhenGivenUp, trackMembership } from './kafka-membership';
 import { physicalTopic } from './kafka-namespace';
 
 export interface KafkaConsumerGroupOptions {
@@ -60,32 +60,43 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: 1_000,
   });
-  const membership = trackMembership(consumer, log);
+  let stopped = false;
+  // A consumer KafkaJS gave up on (after a broker outage) is started again, with backoff.
+  const restartGivenUp = restartWhenGivenUp(
+    consumer,
+    () => start(),
+    () => stopped,
+    log,
+  );
+  const membership = trackMembership(consumer, log, restartGivenUp);
   trackLag(consumer, opts.group, (t) => byTopic.get(t)?.topic, opts.deliveryDeps.metrics);
 
+  async function start(): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: opts.fromBeginning ?? true });
+    const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `consumer group ${opts.group}`);
+    await consumer.run({
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
+      eachMessage: async ({ topic: physicalName, partition, message, heartbeat }) => {
+        const route = byTopic.get(physicalName);
+        if (!route) return;
+        const { sub, topic } = route;
+        await deliverEvent({ ...opts.deliveryDeps, beforeRetryWait: heartbeat }, sub, {
+          topic,
+          key: message.key?.toString('utf8'),
+          value: message.value?.toString('utf8') ?? null,
+          headers: fromKafkaHeaders(message.headers),
+          fallbackId: `${topic}/${partition}/${message.offset}`,
+        });
+      },
+    });
+    await joined;
+  }
+
   return {
-    async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: opts.fromBeginning ?? true });
-      const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `consumer group ${opts.group}`);
-      await consumer.run({
-        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
-        eachMessage: async ({ topic: physicalName, partition, message, heartbeat }) => {
-          const route = byTopic.get(physicalName);
-          if (!route) return;
-          const { sub, topic } = route;
-          await deliverEvent({ ...opts.deliveryDeps, beforeRetryWait: heartbeat }, sub, {
-            topic,
-            key: message.key?.toString('utf8'),
-            value: message.value?.toString('utf8') ?? null,
-            headers: fromKafkaHeaders(message.headers),
-            fallbackId: `${topic}/${partition}/${message.offset}`,
-          });
-        },
-      });
-      await joined;
-    },
+    start,
     async stop() {
+      stopped = true;
       await consumer.disconnect();
       membership.left();
     },

@@ -13,7 +13,12 @@ export interface GroupMembership {
  * A consumer's group membership from KafkaJS's events: arm `joined` before `consumer.run`, so a
  * join that comes at once is not missed.
  */
-export function trackMembership(consumer: Consumer, log: Logger): GroupMembership {
+export function trackMembership(
+  consumer: Consumer,
+  log: Logger,
+  /** Called when KafkaJS gave the consumer up (a crash it does not restart after). */
+  onGivenUp?: (error: Error) => void,
+): GroupMembership {
   let joined = false;
   let crashed: Error | undefined;
   let waiter: ((err?: Error) => void) | undefined;
@@ -29,6 +34,7 @@ export function trackMembership(consumer: Consumer, log: Logger): GroupMembershi
     if (!restart) {
       crashed = error;
       waiter?.(error);
+      onGivenUp?.(error);
     }
   });
   return {
@@ -98,4 +104,36 @@ export function keepConnected(producer: Producer): ProducerConnection {
     },
     isConnected: () => connected,
   };
+}
+
+/**
+ * Starts a consumer KafkaJS gave up on (a broker outage can end in a crash it does not restart
+ * after) again, with backoff, until it runs or the owner stops: without this, the consumer stays
+ * dead and the process unready for good. `isStopping` says the owner is shutting down.
+ */
+export function restartWhenGivenUp(
+  consumer: Consumer,
+  start: () => Promise<void>,
+  isStopping: () => boolean,
+  log: Logger,
+): (error: Error) => void {
+  let pending: NodeJS.Timeout | undefined;
+  const attempt = (delayMs: number) => {
+    if (pending || isStopping()) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      if (isStopping()) return;
+      log.warn({ retryInMs: delayMs }, 'restarting a Kafka consumer KafkaJS gave up on');
+      consumer
+        .disconnect()
+        .catch(() => undefined)
+        .then(start)
+        .catch((err: unknown) => {
+          log.error({ err }, 'restarting the Kafka consumer failed; trying again');
+          attempt(Math.min(delayMs * 2, 30_000));
+        });
+    }, delayMs);
+    pending.unref();
+  };
+  return () => attempt(1_000);
 }

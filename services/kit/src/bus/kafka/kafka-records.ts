@@ -5,7 +5,7 @@ import { backoffDelay, retryPolicy, sleep } from '../retry';
 import type { OutgoingRecord, RecordSink, RecordSubscription, StreamRecord } from '../records/types';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client';
 import { fromKafkaHeaders } from './kafka-headers';
-import { keepConnected, trackMembership } from './kafka-membership';
+import { keepConnected, restartWhenGivenUp, trackMembership } from './kafka-membership';
 import { physicalTopic } from './kafka-namespace';
 import { createMissingTopics } from './kafka-topics';
 
@@ -97,52 +97,63 @@ export function createKafkaRecordConsumer(opts: {
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: 1_000,
   });
-  const membership = trackMembership(consumer, log);
+  let stopped = false;
+  // A consumer KafkaJS gave up on (after a broker outage) is started again, with backoff.
+  const restartGivenUp = restartWhenGivenUp(
+    consumer,
+    () => start(),
+    () => stopped,
+    log,
+  );
+  const membership = trackMembership(consumer, log, restartGivenUp);
+
+  async function start(): Promise<void> {
+    await createMissingTopics(opts.kafka, [...logical.keys()], undefined, { deadLetters: false });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...logical.keys()], fromBeginning: !sub.broadcast });
+    const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `record consumer ${sub.group}`);
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const topic = logical.get(batch.topic) ?? batch.topic;
+        const records = batch.messages.map((m) => toStreamRecord(topic, batch.partition, m));
+        if (records.length === 0) return;
+        for (let attempt = 1; ; attempt++) {
+          if (!isRunning() || isStale()) return;
+          try {
+            await sub.handle(records);
+            break;
+          } catch (err) {
+            const delay = backoffDelay(retry, attempt);
+            log.warn({ err, topic, partition: batch.partition, retryInMs: delay }, 'record handler failed');
+            await heartbeat();
+            // Stopping: leave the batch uncommitted; it comes again after the restart.
+            await sleep(delay, stopping.signal).catch(() => undefined);
+            if (stopping.signal.aborted) return;
+          }
+        }
+        // The consumer's own position moves on only with resolved offsets (else it fetches the
+        // same records again); the group's committed offset only with the commit below.
+        resolveOffset(batch.lastOffset());
+        if (sub.broadcast) return;
+        const next = (BigInt(batch.lastOffset()) + 1n).toString();
+        // A commit lost to a rebalance only means the batch comes again: handlers are idempotent.
+        await consumer
+          .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
+          .catch((err: unknown) =>
+            log.warn({ err, topic }, 'offset commit failed; the batch may come again'),
+          );
+      },
+    });
+    await joined;
+  }
 
   return {
-    async start() {
-      await createMissingTopics(opts.kafka, [...logical.keys()], undefined, { deadLetters: false });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...logical.keys()], fromBeginning: !sub.broadcast });
-      const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `record consumer ${sub.group}`);
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          const topic = logical.get(batch.topic) ?? batch.topic;
-          const records = batch.messages.map((m) => toStreamRecord(topic, batch.partition, m));
-          if (records.length === 0) return;
-          for (let attempt = 1; ; attempt++) {
-            if (!isRunning() || isStale()) return;
-            try {
-              await sub.handle(records);
-              break;
-            } catch (err) {
-              const delay = backoffDelay(retry, attempt);
-              log.warn({ err, topic, partition: batch.partition, retryInMs: delay }, 'record handler failed');
-              await heartbeat();
-              // Stopping: leave the batch uncommitted; it comes again after the restart.
-              await sleep(delay, stopping.signal).catch(() => undefined);
-              if (stopping.signal.aborted) return;
-            }
-          }
-          // The consumer's own position moves on only with resolved offsets (else it fetches the
-          // same records again); the group's committed offset only with the commit below.
-          resolveOffset(batch.lastOffset());
-          if (sub.broadcast) return;
-          const next = (BigInt(batch.lastOffset()) + 1n).toString();
-          // A commit lost to a rebalance only means the batch comes again: handlers are idempotent.
-          await consumer
-            .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
-            .catch((err: unknown) =>
-              log.warn({ err, topic }, 'offset commit failed; the batch may come again'),
-            );
-        },
-      });
-      await joined;
-    },
+    start,
     async stop() {
+      stopped = true;
       stopping.abort();
       await consumer.disconnect();
       membership.left();
