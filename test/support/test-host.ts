@@ -3,9 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import {
+  createApiTokenAuthenticator,
+  createCompositeAuthenticator,
   createInProcessBus,
   createKafkaBus,
   createKeyAuthenticator,
+  httpTokenIntrospector,
   createLogger,
   loadOrCreateLocalKey,
   migrateDatabase,
@@ -17,6 +20,7 @@ import {
   type Clock,
   type Database,
   type Logger,
+  type RateLimits,
   type Role,
   type RunningHost,
   type ServiceModule,
@@ -64,6 +68,13 @@ export async function startTestHost(opts: {
   clock?: Clock;
   /** Another host's namespace: replicas of one service share topics and consumer groups. */
   kafkaNamespace?: string;
+  /**
+   * API tokens (`tbk_…`) accepted next to the host's JWTs, checked at a quota service's URL
+   * (`'self'`: this host runs quota) as AUTH_TOKENS_URL has a standalone host do. Absent: refused.
+   */
+  apiTokens?: { url: string | 'self'; cacheSeconds?: number };
+  /** Per-subject limits of mutating requests, windows on `clock`; absent: none (the hosts' default is on). */
+  rateLimit?: RateLimits;
 }): Promise<TestHost> {
   const logger = createLogger({ name: opts.name, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.name}-`));
@@ -88,15 +99,31 @@ export async function startTestHost(opts: {
       : createInProcessBus({ db, logger, metrics });
   const key = await loadOrCreateLocalKey(dataDir);
   const deps = { db, bus, logger, metrics, clock: opts.clock ?? systemClock, source: opts.name };
+  const apiTokens = opts.apiTokens;
+  let selfUrl = '';
   const host = await runHost({
     name: opts.name,
     port: 0,
     listenHost: '127.0.0.1',
     logger,
     metrics,
-    authenticator: createKeyAuthenticator(key.publicKey, verify),
+    authenticator: createCompositeAuthenticator(
+      createKeyAuthenticator(key.publicKey, verify),
+      apiTokens
+        ? createApiTokenAuthenticator({
+            // This host's own URL is known only once it listens, before any route is mounted.
+            introspect: (token) =>
+              httpTokenIntrospector(apiTokens.url === 'self' ? selfUrl : apiTokens.url)(token),
+            cacheSeconds: apiTokens.cacheSeconds ?? 5,
+            clock: deps.clock,
+          })
+        : undefined,
+    ),
     open: async () => ({ db, bus, modules: opts.modules(deps) }),
+    rateLimits: opts.rateLimit,
+    clock: deps.clock,
   });
+  selfUrl = host.url;
   const token = (subject: string, role: Role = 'user') => signLocalToken(key, { subject, role, ...verify });
   return {
     url: host.url,

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { embeddedPortalConfig, portalRouter } from '@testbed/portal';
+import { quotaTokenIntrospector } from '@testbed/quota';
 import {
   ROLES,
+  UnavailableError,
   authenticatorFor,
   createInProcessBus,
   createLogger,
   busRetentionOf,
+  rateLimitsOf,
   migrateDatabase,
   openHostDatabase,
   runHost,
@@ -15,6 +18,7 @@ import {
   type Logger,
   type RunningHost,
   type ServiceModule,
+  type TokenIntrospector,
 } from '@testbed/kit';
 import type { EmbeddedConfig } from './config';
 import { embeddedModules } from './modules';
@@ -37,23 +41,31 @@ export async function startEmbedded(
   collectDefaultMetrics({ register: metrics });
 
   let bus: Bus | undefined;
+  // quota runs in this process: API tokens are checked here, against the database opened below
+  // (no route is mounted before it is).
+  let introspect: TokenIntrospector | undefined;
   const host = await runHost({
     name: 'testbed',
     port: config.PORT,
     listenHost: config.LISTEN_HOST,
     logger,
     metrics,
-    authenticator: await authenticatorFor(config),
+    authenticator: await authenticatorFor(config, {
+      introspect: (token) =>
+        introspect ? introspect(token) : Promise.reject(new UnavailableError('the database is not open yet')),
+    }),
     // The portal at `/`: its pages, assets and /portal-config.json, after the API's routes.
     extraRouters: [
       portalRouter({ distDir: config.PORTAL_DIST_DIR, config: embeddedPortalConfig(config, ROLES) }),
     ],
     busRetention: busRetentionOf(config),
+    rateLimits: rateLimitsOf(config),
     open: async () => {
       const db = await openHostDatabase(config.DATABASE_URL, logger);
       const { applied } = await migrateDatabase({ database: db });
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
       bus = createInProcessBus({ db, logger, metrics });
+      introspect = quotaTokenIntrospector({ db, clock: systemClock, config });
       const modules: ServiceModule[] = embeddedModules({
         logger,
         db,

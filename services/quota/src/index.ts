@@ -1,5 +1,12 @@
 import { Counter } from 'prom-client';
-import { defineService, type ServiceModule } from '@testbed/kit';
+import {
+  defineService,
+  scopeDatabase,
+  type Clock,
+  type Database,
+  type ServiceModule,
+  type TokenIntrospector,
+} from '@testbed/kit';
 import type { QuotaConfig } from './config';
 import { quotaRoutes } from './http/routes';
 import { quotaSubscriptions } from './events/handlers';
@@ -7,6 +14,7 @@ import { seedNodes } from './use-cases/nodes';
 import { runSchedulerPass } from './use-cases/scheduler';
 import type { QuotaContext } from './use-cases/context';
 import { registerQuotaUseGauge } from './metrics';
+import { introspectApiToken } from './use-cases/api-tokens';
 
 export {
   quotaConfigShape,
@@ -52,3 +60,21 @@ export const createQuotaService = defineService<QuotaConfig>('quota', (deps): Se
     },
   };
 });
+
+/**
+ * API tokens checked in this process, for a host that runs quota itself (the embedded default)
+ * and so needs no AUTH_TOKENS_URL; the database is scoped to quota's schema as the service's is.
+ */
+export function quotaTokenIntrospector(deps: {
+  db: Database;
+  clock: Clock;
+  config: QuotaConfig;
+}): TokenIntrospector {
+  const ctx: QuotaContext = {
+    db: scopeDatabase(deps.db, 'quota'),
+    clock: deps.clock,
+    source: 'quota',
+    config: deps.config,
+  };
+  return (token) => introspectApiToken(ctx, token);
+}

@@ -13,6 +13,8 @@ import { freshPostgresDatabase, repoRoot, rigEnv } from '../../support/rig';
 export interface PortalPlatform {
   url: string;
   platformId: string;
+  /** The platform's data folder (its local signing key). */
+  dataDir: string;
   bus: Bus;
   nodes: string[];
   dockers: Record<string, NodeDocker>;
@@ -158,6 +160,7 @@ export async function startPortalPlatform(opts: PortalPlatformOptions): Promise<
   return {
     url,
     platformId,
+    dataDir,
     bus: platform.bus,
     nodes: opts.nodes,
     dockers,

@@ -32,8 +32,16 @@ export const baseConfigShape = {
   AUTH_JWKS_URL: z.url().optional(),
   AUTH_ISSUER: z.string().min(1).default('testbed-local'),
   AUTH_AUDIENCE: z.string().min(1).default('testbed'),
+  /** Base URL of the quota service, which checks API tokens (`tbk_…`); unset: they are refused. */
+  AUTH_TOKENS_URL: z.url().optional(),
+  /** How long an API token's check (valid or not) is remembered: a revoked token works this long at most. */
+  AUTH_TOKEN_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   /** Published outbox rows are deleted after this many hours (the leader prunes hourly). */
   BUS_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(24),
   /** Processed-event marks (the consumers' de-duplication) are deleted after this many hours. */
   BUS_DEDUP_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(168),
+  /** Mutating requests a user may make to one service per minute (every replica counts together); 0: no limit. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(300),
+  /** The same for operators and the service role, which act for many users; 0: no limit. */
+  RATE_LIMIT_SERVICE_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(3000),
 };

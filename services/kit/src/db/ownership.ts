@@ -1,10 +1,16 @@
 import type { Database, DbClient } from './database';
 
 /**
- * Every Postgres schema of the platform: the bus's, and one per service (STYLE 11: each table
- * has one owner). `stats` is raw SQL (its own migration), the others are Prisma models.
+ * Every Postgres schema of the platform: the kit's two, and one per service (STYLE 11: each
+ * table has one owner). `stats` and `ratelimit` are raw SQL (their own migrations), the others
+ * are Prisma models.
+ *
+ * Both kit schemas are written for every service, but differently: `bus` inside the service's own
+ * transactions (the outbox row commits with the change), so a service's scoped database may name
+ * it; `ratelimit` only by the host's router and prune task, through the host's database, so no
+ * service needs it and a scoped database refuses it like another service's schema.
  */
-export const PLATFORM_SCHEMAS = ['bus', 'ipam', 'quota', 'provisioning', 'stats'] as const;
+export const PLATFORM_SCHEMAS = ['bus', 'ipam', 'quota', 'provisioning', 'stats', 'ratelimit'] as const;
 
 /** A query that reaches into a schema its service does not own. */
 export class TableOwnershipError extends Error {

@@ -2,4 +2,4 @@ export { defineService } from './define-service';
 export * from './service-module';
 export { runHost, stopOnSignals, type HostOptions, type HostParts, type RunningHost } from './run-host';
 export { runStandalone, authenticatorFor, standaloneConfigShape, type StandaloneConfig } from './standalone';
-export { busRetentionOf, openHostDatabase } from './host-parts';
+export { busRetentionOf, openHostDatabase, rateLimitsOf } from './host-parts';

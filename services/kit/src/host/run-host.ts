@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger';
 import type { Authenticator } from '../auth/principal';
 import type { Database } from '../db';
 import type { Bus } from '../bus';
+import { answerClientError } from '../http/client-error';
 import { createHttpApp } from '../http/app';
 import { Readiness } from '../http/readiness';
 import { alwaysLeader, type LeaderElector } from '../leader/leader';
@@ -12,6 +13,9 @@ import { startPeriodicTasks, type PeriodicTask } from '../leader/periodic';
 import { handleUpgrades } from '../http/upgrade';
 import { defaultBusRetention, pruneBusTables, type BusRetention } from '../bus/prune';
 import type { ServiceModule } from './service-module';
+import { createRateLimiter, rateLimitPruneTask, type RateLimits } from '../http/rate-limit';
+import type { RouteSpec } from '../http/route';
+import { systemClock, type Clock } from '../time/clock';
 
 /** What a host runs once its dependencies are open. */
 export interface HostParts {
@@ -40,6 +44,10 @@ export interface HostOptions {
   onStopped?: () => Promise<void>;
   /** How long the bus keeps published events and processed marks (the leader prunes the rest). */
   busRetention?: BusRetention;
+  /** Per-subject limits of mutating requests, counted in the database; absent: none. */
+  rateLimits?: RateLimits;
+  /** The rate limiter's windows follow it; defaults to the system clock. */
+  clock?: Clock;
 }
 
 export interface RunningHost {
@@ -66,6 +74,7 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     extraRouters: opts.extraRouters,
   });
   const server = http.createServer(http_.app);
+  server.on('clientError', answerClientError);
   // Idle keep-alive sockets must not hold shutdown open.
   server.keepAliveTimeout = 5000;
 
@@ -104,12 +113,24 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
         if (pruned.outbox + pruned.processed > 0) logger.info(pruned, 'pruned the bus tables');
       },
     };
+    const clock = opts.clock ?? systemClock;
     stopTasks = startPeriodicTasks(
-      [pruneBus, ...modules.flatMap((m) => m.leaderTasks ?? [])],
+      // Windows are pruned even with the limits off: they may have been on before a restart.
+      [pruneBus, rateLimitPruneTask(db, clock, logger), ...modules.flatMap((m) => m.leaderTasks ?? [])],
       leader,
       logger,
     );
-    http_.mountRoutes(modules.flatMap((m) => m.routes ?? []));
+    // Each service counts its own requests: one host of several services keeps their limits apart.
+    const scopes = new Map<RouteSpec, string>(
+      modules.flatMap((m) => (m.routes ?? []).map((r): [RouteSpec, string] => [r, m.name])),
+    );
+    http_.mountRoutes(
+      modules.flatMap((m) => m.routes ?? []),
+      opts.rateLimits && {
+        limiter: createRateLimiter({ db, limits: opts.rateLimits, clock, logger, metrics: opts.metrics }),
+        scopeOf: (route) => scopes.get(route) ?? opts.name,
+      },
+    );
     handleUpgrades(
       server,
       modules.flatMap((m) => m.upgrades ?? []),

@@ -6,12 +6,18 @@ import { ConfigError, loadConfig } from '../config/load-config';
 import { createLogger, type Logger } from '../log/logger';
 import { createJwksAuthenticator, createKeyAuthenticator } from '../auth/jwt-authenticator';
 import { loadOrCreateLocalKey } from '../auth/local-key';
+import {
+  createApiTokenAuthenticator,
+  createCompositeAuthenticator,
+  httpTokenIntrospector,
+} from '../auth/api-token-authenticator';
+import type { TokenIntrospector } from '../auth/api-token';
 import type { Authenticator } from '../auth/principal';
 import { createKafkaBus } from '../bus';
 import { systemClock } from '../time/clock';
 import { leaderElectorFromEnv } from '../leader/kubernetes-lease';
 import { runHost, stopOnSignals, type RunningHost } from './run-host';
-import { busRetentionOf, openHostDatabase } from './host-parts';
+import { busRetentionOf, openHostDatabase, rateLimitsOf } from './host-parts';
 import type { ServiceFactory } from './service-module';
 
 /** What every standalone service process reads, next to its own variables. */
@@ -32,7 +38,7 @@ export const standaloneConfigShape = {
 const standaloneSchema = z.object(standaloneConfigShape);
 export type StandaloneConfig = z.infer<typeof standaloneSchema>;
 
-export async function authenticatorFor(config: {
+async function jwtAuthenticatorFor(config: {
   AUTH_JWKS_URL?: string;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
@@ -42,6 +48,31 @@ export async function authenticatorFor(config: {
   if (config.AUTH_JWKS_URL) return createJwksAuthenticator({ ...verify, jwksUrl: config.AUTH_JWKS_URL });
   const key = await loadOrCreateLocalKey(path.resolve(config.DATA_DIR));
   return createKeyAuthenticator(key.publicKey, verify);
+}
+
+/**
+ * JWTs of the identity provider (or the local key), and API tokens checked by `introspect` or
+ * else at AUTH_TOKENS_URL; with neither, API tokens are refused.
+ */
+export async function authenticatorFor(
+  config: {
+    AUTH_JWKS_URL?: string;
+    AUTH_ISSUER: string;
+    AUTH_AUDIENCE: string;
+    AUTH_TOKENS_URL?: string;
+    AUTH_TOKEN_CACHE_SECONDS: number;
+    DATA_DIR: string;
+  },
+  opts: { introspect?: TokenIntrospector } = {},
+): Promise<Authenticator> {
+  const introspect =
+    opts.introspect ?? (config.AUTH_TOKENS_URL ? httpTokenIntrospector(config.AUTH_TOKENS_URL) : undefined);
+  return createCompositeAuthenticator(
+    await jwtAuthenticatorFor(config),
+    introspect
+      ? createApiTokenAuthenticator({ introspect, cacheSeconds: config.AUTH_TOKEN_CACHE_SECONDS })
+      : undefined,
+  );
 }
 
 /**
@@ -90,6 +121,7 @@ export async function runStandalone<S extends z.ZodObject, C extends StandaloneC
     metrics,
     authenticator: await authenticatorFor(config),
     busRetention: busRetentionOf(config),
+    rateLimits: rateLimitsOf(config),
     open: async () => {
       const db = await openHostDatabase(config.DATABASE_URL, logger);
       const bus = createKafkaBus({

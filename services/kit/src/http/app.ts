@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger';
 import type { Authenticator } from '../auth/principal';
-import { buildRouter } from './router';
+import { buildRouter, type RouterRateLimit } from './router';
 import { buildOpenApiDocument } from './openapi';
 import { notFoundHandler, problemErrorHandler, problemOf, sendProblem } from './problem';
 import { httpTelemetry } from './telemetry-middleware';
@@ -42,8 +42,12 @@ const requestId: RequestHandler = (req, res, next) => {
  */
 export interface HttpApp {
   app: Express;
-  /** Mounts the API: until then its paths answer 503 "starting", while health and metrics answer. */
-  mountRoutes(routes: RouteSpec[]): void;
+  /**
+   * Mounts the API: until then its paths answer 503 "starting", while health and metrics answer.
+   * With `rateLimit`, mutating requests are counted per subject (it needs the database, which a
+   * host opens after it listens).
+   */
+  mountRoutes(routes: RouteSpec[], rateLimit?: RouterRateLimit): void;
 }
 
 export function createHttpApp(opts: HttpAppOptions): HttpApp {
@@ -92,12 +96,13 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.use(notFoundHandler);
   app.use(problemErrorHandler(opts.logger));
 
-  const mountRoutes = (routes: RouteSpec[]) => {
+  const mountRoutes = (routes: RouteSpec[], rateLimit?: RouterRateLimit) => {
     api = {
-      router: buildRouter(routes, opts.authenticator),
+      router: buildRouter(routes, opts.authenticator, rateLimit),
       openapi: buildOpenApiDocument(
         { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
         routes,
+        { rateLimits: rateLimit?.limiter.limits },
       ),
     };
   };

@@ -67,6 +67,23 @@ export class ForbiddenError extends DomainError {
   readonly title = 'Forbidden';
 }
 
+/**
+ * A subject made more changes than its limit allows in the current window; `retryAfterSeconds`
+ * is when the window ends (the `Retry-After` header).
+ */
+export class RateLimitedError extends DomainError {
+  readonly status = 429;
+  readonly slug = 'rate-limited';
+  readonly title = 'Too many requests';
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+    extensions: Record<string, unknown> = {},
+  ) {
+    super(detail, { ...extensions, retryAfterSeconds });
+  }
+}
+
 /** The request is malformed in a way no field schema says (a dependency refused its parameters). */
 export class BadRequestError extends DomainError {
   readonly status = 400;

@@ -6,3 +6,13 @@ export { Readiness, type ReadinessCheck, type ReadinessReport } from './readines
 export { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Problem } from './problem';
 export * from './pagination';
 export { handleUpgrades, type UpgradeRoute } from './upgrade';
+export {
+  createRateLimiter,
+  isRateLimited,
+  rateLimitPruneTask,
+  RATE_LIMIT_WINDOW_MS,
+  type RateLimiter,
+  type RateLimits,
+} from './rate-limit';
+export { pruneRateLimitWindows } from './rate-limit-store';
+export type { RouterRateLimit } from './router';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { RouteSpec } from './route';
+import { isRateLimited, type RateLimits } from './rate-limit';
+import { ROLES } from '../auth/principal';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -33,7 +35,24 @@ function parameters(where: 'path' | 'query', schema: z.ZodType | undefined): Jso
 
 const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 
-function operation(route: RouteSpec): JsonSchema {
+const integerHeader = (description: string) => ({
+  description,
+  schema: { type: 'integer', minimum: 0 },
+});
+
+/** The answer of a subject over its rate limit (rate-limit.ts), on every operation that can give it. */
+const rateLimitedResponse = {
+  description: 'Too many changes by this subject in the current minute: a problem of type rate-limited',
+  headers: {
+    'Retry-After': integerHeader('Seconds until the current window ends'),
+    'RateLimit-Limit': integerHeader('Changes this subject may make in a window'),
+    'RateLimit-Remaining': integerHeader('Changes left in the current window'),
+    'RateLimit-Reset': integerHeader('Seconds until the current window ends'),
+  },
+  content: problemContent,
+};
+
+function operation(route: RouteSpec, rateLimits: RateLimits | undefined): JsonSchema {
   const responses: JsonSchema = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     // An error a route names without a schema is answered as every error is: a problem.
@@ -44,6 +63,7 @@ function operation(route: RouteSpec): JsonSchema {
         : undefined;
     responses[status] = { description: spec.description, ...(content ? { content } : {}) };
   }
+  if (isRateLimited(route, rateLimits)) responses['429'] ??= rateLimitedResponse;
   responses.default = { description: 'An RFC 9457 problem', content: problemContent };
   const body = route.body
     ? { content: { 'application/json': { schema: jsonSchema(route.body, 'input') } }, required: true }
@@ -57,6 +77,8 @@ function operation(route: RouteSpec): JsonSchema {
     ...(body ? { requestBody: body } : {}),
     responses,
     ...(route.roles === 'public' ? { security: [] } : {}),
+    // Who may call it: clients and the access-matrix test read the rule from the document itself.
+    ...(route.roles !== 'public' ? { 'x-roles': [...(route.roles ?? ROLES)] } : {}),
   };
 }
 
@@ -80,13 +102,17 @@ const problemSchema = {
   },
 };
 
-/** An OpenAPI 3.1 document of the given routes. */
-export function buildOpenApiDocument(info: { title: string; version: string }, routes: RouteSpec[]) {
+/** An OpenAPI 3.1 document of the given routes, with a 429 where `rateLimits` can refuse a request. */
+export function buildOpenApiDocument(
+  info: { title: string; version: string },
+  routes: RouteSpec[],
+  opts: { rateLimits?: RateLimits } = {},
+) {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of routes) {
     const p = openApiPath(route.path);
     paths[p] ??= {};
-    paths[p][route.method] = operation(route);
+    paths[p][route.method] = operation(route, opts.rateLimits);
   }
   return {
     openapi: '3.1.0',

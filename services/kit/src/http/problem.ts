@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import { DomainError, type FieldProblem } from './errors';
+import { DomainError, RateLimitedError, type FieldProblem } from './errors';
 import type { Logger } from '../log/logger';
 
 export const PROBLEM_TYPE_BASE = 'https://testbed.dev/problems/';
@@ -29,6 +29,7 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
     const problem = toProblem(err, req, logger);
     if (res.headersSent) return;
     if (problem.status === 503) res.setHeader('Retry-After', '1');
+    if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     sendProblem(res, problem);
   };
 }

@@ -4,6 +4,7 @@ import { problemOf, sendProblem } from './problem';
 import { parseRequest } from './validation';
 import { unstorableReason } from './storable';
 import type { RouteSpec } from './route';
+import type { RateLimiter } from './rate-limit';
 import type { Authenticator, Principal } from '../auth/principal';
 
 const ANONYMOUS: Principal = { subject: 'anonymous', role: 'user' };
@@ -34,8 +35,21 @@ async function authenticate(
   return principal;
 }
 
-/** Builds an Express router from route specs: auth, validation, then the handler; errors flow to the problem mapper. */
-export function buildRouter(routes: RouteSpec[], authenticator: Authenticator): Router {
+/** The rate limiter of a router, and the service (the limiter's scope) each route belongs to. */
+export interface RouterRateLimit {
+  limiter: RateLimiter;
+  scopeOf(route: RouteSpec): string;
+}
+
+/**
+ * Builds an Express router from route specs: auth, the rate limit, validation, then the handler;
+ * errors flow to the problem mapper.
+ */
+export function buildRouter(
+  routes: RouteSpec[],
+  authenticator: Authenticator,
+  rateLimit?: RouterRateLimit,
+): Router {
   const router = express.Router();
   for (const route of routes) {
     const middleware = [];
@@ -43,6 +57,7 @@ export function buildRouter(routes: RouteSpec[], authenticator: Authenticator): 
     middleware.push(async (req: Request, res: Response, next: NextFunction) => {
       try {
         const principal = await authenticate(req, route, authenticator);
+        await rateLimit?.limiter.admit({ scope: rateLimit.scopeOf(route), route, principal, res });
         const { params, query, body } = parseRequest(
           { params: route.params, query: route.query, body: route.body },
           { params: req.params, query: req.query, body: route.body ? (req.body ?? {}) : req.body },

@@ -97,7 +97,9 @@ export function containerCreateOptions(spec: ContainerSpec, node: string): Docke
       CapDrop: ['ALL'],
       CapAdd: SSHD_CAPABILITIES,
       SecurityOpt: ['no-new-privileges'],
-    },
+      // A cgroup namespace of its own: the container never sees the node's cgroup tree.
+      CgroupnsMode: 'private',
+    } as Docker.HostConfig,
     NetworkingConfig: {
       EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } },
     },

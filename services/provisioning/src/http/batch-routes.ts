@@ -20,7 +20,7 @@ export function batchRoutes(ctx: ProvisioningContext): RouteSpec[] {
       responses: operationResponses,
       handler: async ({ body, principal, req }) => {
         const key = idempotencyKeyOf(principal, req.header('idempotency-key'));
-        return answerStarted(ctx, await createBatch(ctx, principal.subject, body, key), req.header('prefer'));
+        return answerStarted(ctx, await createBatch(ctx, principal, body, key), req.header('prefer'));
       },
     }),
     defineRoute({

@@ -50,11 +50,7 @@ export function containerRoutes(ctx: ProvisioningContext): RouteSpec[] {
       responses: operationResponses,
       handler: async ({ body, principal, req }) => {
         const key = idempotencyKeyOf(principal, req.header('idempotency-key'));
-        return answerStarted(
-          ctx,
-          await createContainer(ctx, principal.subject, body, key),
-          req.header('prefer'),
-        );
+        return answerStarted(ctx, await createContainer(ctx, principal, body, key), req.header('prefer'));
       },
     }),
     defineRoute({

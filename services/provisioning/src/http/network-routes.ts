@@ -14,7 +14,7 @@ export function networkRoutes(ctx: ProvisioningContext): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: '/v1/networks',
-      summary: 'User-defined secondary networks',
+      summary: 'User-defined secondary networks: a user sees their own, operators and services every one',
       tags,
       responses: {
         200: {
@@ -22,9 +22,9 @@ export function networkRoutes(ctx: ProvisioningContext): RouteSpec[] {
           schema: z.object({ items: z.array(networkAnswer), nextCursor: z.null() }),
         },
       },
-      handler: async () => ({
+      handler: async ({ principal }) => ({
         status: 200,
-        body: { items: (await allNetworks(ctx)).map(networkView), nextCursor: null },
+        body: { items: (await allNetworks(ctx, principal)).map(networkView), nextCursor: null },
       }),
     }),
     defineRoute({
@@ -46,7 +46,10 @@ export function networkRoutes(ctx: ProvisioningContext): RouteSpec[] {
       tags,
       params: networkParams,
       responses: { 200: { description: 'the network', schema: networkAnswer } },
-      handler: async ({ params }) => ({ status: 200, body: networkView(await getNetwork(ctx, params.name)) }),
+      handler: async ({ params, principal }) => ({
+        status: 200,
+        body: networkView(await getNetwork(ctx, params.name, principal)),
+      }),
     }),
     defineRoute({
       method: 'delete',

@@ -5,6 +5,7 @@ import {
   inTransaction,
   NotFoundError,
   actsForOthers,
+  requireNodesInScope,
   type Principal,
 } from '@testbed/kit';
 import { placeBatch, type Placement } from '../domain/placement';
@@ -35,10 +36,12 @@ export interface BatchInput {
 /** POST /v1/batches: N containers named prefix-1..N over the nodes, ascending addresses from `baseIp`. */
 export async function createBatch(
   ctx: ProvisioningContext,
-  owner: string,
+  who: Principal,
   body: BatchInput,
   idempotencyKey: string | undefined,
 ): Promise<OperationRecord> {
+  requireNodesInScope(who, body.nodes);
+  const owner = who.subject;
   const cfg = ctx.config;
   let plan;
   try {

@@ -1,4 +1,4 @@
-import { inTransaction } from '@testbed/kit';
+import { inTransaction, requireNodesInScope, type Principal } from '@testbed/kit';
 import type { OperationRecord } from '../domain/operation-work';
 import { containerSpec, startProvisioning } from './create-saga';
 import { checkSecondary } from './interfaces';
@@ -10,13 +10,15 @@ export type { ContainerInput };
 /** POST /v1/containers: one container through the create saga, the limits defaulted from configuration. */
 export async function createContainer(
   ctx: ProvisioningContext,
-  owner: string,
+  who: Principal,
   body: ContainerInput,
   idempotencyKey: string | undefined,
 ): Promise<OperationRecord> {
+  requireNodesInScope(who, [body.node]);
+  const owner = who.subject;
   if (body.secondary) {
     const secondary = body.secondary;
-    await inTransaction(ctx.db, ({ tx }) => checkSecondary(ctx, tx, body.node, secondary));
+    await inTransaction(ctx.db, ({ tx }) => checkSecondary(ctx, tx, body.node, secondary, owner));
   }
   return startProvisioning(ctx, {
     kind: 'container.create',

@@ -46,10 +46,13 @@ async function attachTarget(
   tx: Tx,
   node: NodeRecord,
   body: { pool?: string; network?: string },
+  owner: string,
 ): Promise<{ pool: string; network: string }> {
   if (body.network) {
     const net = await findNetwork(tx, body.network);
-    if (!net) throw InvalidError.field('body.network', `unknown network '${body.network}'`);
+    // Another user's network is as unknown as one that does not exist (GET /v1/networks/{name} is a 404 too).
+    if (!net || net.owner !== owner)
+      throw InvalidError.field('body.network', `unknown network '${body.network}'`);
     if (!net.nodes.includes(node.name))
       throw InvalidError.field('body.network', `network '${net.name}' is not on node '${node.name}'`);
     if (body.pool && body.pool !== net.pool)
@@ -71,11 +74,12 @@ export async function checkSecondary(
   tx: Tx,
   nodeName: string,
   body: { pool?: string; network?: string },
+  owner: string,
 ): Promise<void> {
   const node = await findNode(tx, nodeName);
   if (!node) return; // the saga names an unknown node itself
   try {
-    await attachTarget(ctx, tx, node, body);
+    await attachTarget(ctx, tx, node, body, owner);
   } catch (err) {
     if (err instanceof InvalidError)
       throw InvalidError.field(
@@ -135,7 +139,7 @@ export async function startInterfaceOperation(
     let work: InterfaceWork = { containerId: c.id };
     if (kind === 'interface.attach') {
       if (current.secondaryIp) throw new ConflictError(`container '${c.id}' already has ${IFNAME}`);
-      work = { ...work, ...(await attachTarget(ctx, tx, node, body)), allocation: 'pending' };
+      work = { ...work, ...(await attachTarget(ctx, tx, node, body, current.owner)), allocation: 'pending' };
     } else if (!current.secondaryIp || !current.secondaryNetwork) {
       throw new ConflictError(`container '${c.id}' has no ${IFNAME}`);
     }

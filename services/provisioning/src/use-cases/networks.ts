@@ -1,6 +1,5 @@
 import {
   ConflictError,
-  ForbiddenError,
   InvalidError,
   inTransaction,
   NotFoundError,
@@ -18,11 +17,21 @@ import {
 } from '../store/network-store';
 import type { ProvisioningContext } from '../context';
 
-export const allNetworks = (ctx: ProvisioningContext) => inTransaction(ctx.db, ({ tx }) => listNetworks(tx));
+/** A user's network is theirs alone (as their containers are); operators and services see every one. */
+export const mayUseNetwork = (net: NetworkRecord, who: Principal) =>
+  net.owner === who.subject || actsForOthers(who);
 
-export async function getNetwork(ctx: ProvisioningContext, name: string): Promise<NetworkRecord> {
+export const allNetworks = async (ctx: ProvisioningContext, who: Principal) =>
+  (await inTransaction(ctx.db, ({ tx }) => listNetworks(tx))).filter((n) => mayUseNetwork(n, who));
+
+/** Another user's network is answered as one that does not exist: its name is not theirs to learn. */
+export async function getNetwork(
+  ctx: ProvisioningContext,
+  name: string,
+  who: Principal,
+): Promise<NetworkRecord> {
   const net = await inTransaction(ctx.db, ({ tx }) => findNetwork(tx, name));
-  if (!net) throw new NotFoundError('network', name);
+  if (!net || !mayUseNetwork(net, who)) throw new NotFoundError('network', name);
   return net;
 }
 
@@ -96,9 +105,7 @@ export async function createNetwork(
 export async function removeNetwork(ctx: ProvisioningContext, name: string, who: Principal): Promise<void> {
   const net = await inTransaction(ctx.db, async ({ tx }) => {
     const net = await findNetwork(tx, name);
-    if (!net) throw new NotFoundError('network', name);
-    if (net.owner !== who.subject && !actsForOthers(who))
-      throw new ForbiddenError(`network '${name}' belongs to another user`);
+    if (!net || !mayUseNetwork(net, who)) throw new NotFoundError('network', name);
     const attached = await containersOnNetwork(tx, name);
     if (attached.length > 0)
       throw new ConflictError(`network '${name}' has ${attached.length} container(s) attached`, {
