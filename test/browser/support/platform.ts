@@ -169,7 +169,9 @@ export async function startPortalPlatform(opts: PortalPlatformOptions): Promise<
     async stop() {
       for (const a of agents) await a.stop({ flushTimeoutMs: 1000 }).catch(() => undefined);
       for (const d of Object.values(dockers))
-        for (const c of await d.listOwned(platformId).catch(() => [])) await d.remove(c.dockerId, true);
+        for (const c of await d.listOwned(platformId).catch(() => []))
+          // A removal the platform itself already started is as good as ours.
+          await d.remove(c.dockerId, true).catch(() => undefined);
       await platform.host.stop();
       await db.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
