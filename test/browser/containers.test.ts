@@ -107,6 +107,20 @@ test('creates a container with the suggested address, attaches a second interfac
   expect(await addressesIn(name, 'eth1')).toBeNull();
   expect(await addressesIn(name, 'eth0')).toEqual(['10.64.99.170']);
 
+  // The action list (the audit log's entries of this container) has the create and each change.
+  const actionRows = page.getByTestId('action-list').locator('tbody tr');
+  await until(
+    async () =>
+      (await page.locator('[data-testid="action-list"] tr[data-action="interface.detach"]').count()) > 0,
+    30_000,
+    'the detach in the action list',
+  );
+  const listed = await actionRows.evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.action));
+  expect(listed).toEqual(
+    expect.arrayContaining(['container.create', 'interface.attach', 'interface.move', 'interface.detach']),
+  );
+  expect(await page.locator('[data-testid="action-list"] tr[data-result="refused"]').count()).toBe(0);
+
   // An address already taken: the operation fails and the page says why.
   await page.goto(`${rig.platform.url}/containers/new`);
   await page.getByLabel('Node').selectOption('node3');

@@ -25,7 +25,9 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
   let output = '';
   // Only what a user's shell would have: no DATABASE_URL or KAFKA_BROKERS from the rig.
   const { DATABASE_URL: _d, KAFKA_BROKERS: _k, ...clean } = process.env;
-  const child = spawn(tsx, [main], {
+  // Node itself with tsx's loader, not the tsx wrapper: the wrapper relays SIGTERM only if the
+  // child acknowledges it within 30 ms, and force-kills it (exit 143) on a machine that is busy.
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
     cwd: repoRoot,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

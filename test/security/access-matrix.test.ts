@@ -473,3 +473,49 @@ test("bob's container is hardened as Docker reports it: unprivileged, sshd's cap
   expect(h.MaskedPaths?.length ?? 0).toBeGreaterThan(0);
   expect(h.ReadonlyPaths?.length ?? 0).toBeGreaterThan(0);
 });
+
+interface AuditEntry {
+  actor: string;
+  action: string;
+  targetId?: string;
+  result: string;
+  status?: number;
+  sourceIp?: string;
+  inTransaction: boolean;
+  details: Record<string, unknown>;
+}
+
+test("the audit log holds the matrix: alice's attempts refused, bob's container's own action list", async () => {
+  const pages = async (who: string, role: Role, first: string) => {
+    const out: AuditEntry[] = [];
+    let next: string | null = first;
+    for (let i = 0; next && i < 50; i++) {
+      const res = await rig.call(who, role, next);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { items: AuditEntry[]; nextCursor: string | null };
+      out.push(...page.items);
+      next = page.nextCursor ? `${first}${first.includes('?') ? '&' : '?'}cursor=${page.nextCursor}` : null;
+    }
+    return out;
+  };
+  // Every change alice tried on bob's things was refused, and is on record as such.
+  const byAlice = await pages('ops', 'operator', '/v1/audit?user=alice&limit=500');
+  expect(byAlice.length).toBeGreaterThan(20);
+  expect(byAlice.filter((e) => e.result !== 'refused')).toEqual([]);
+  for (const e of byAlice) {
+    expect([401, 403, 404, 409, 422]).toContain(e.status);
+    expect(e.sourceIp).toMatch(/127\.0\.0\.1|::1/);
+    expect(e.inTransaction).toBe(false);
+  }
+  const onBobsContainer = byAlice.filter((e) => e.targetId === bob.container.id).map((e) => e.action);
+  expect(onBobsContainer).toEqual(expect.arrayContaining(['container.stop', 'container.remove']));
+
+  // Bob's container's list: how it was made (in the transaction, then the operation's end) and
+  // what others tried; alice may not read it (the matrix checked that).
+  const actions = await pages('bob', 'user', `/v1/containers/${bob.container.id}/actions?limit=100`);
+  const summary = actions.map((e) => `${e.actor} ${e.action} ${e.result}`);
+  expect(summary.slice(0, 2)).toEqual(['bob container.create accepted', 'bob container.create succeeded']);
+  expect(actions[0]).toMatchObject({ inTransaction: true, details: { operation: bob.operationId } });
+  expect(summary).toEqual(expect.arrayContaining(['alice container.stop refused']));
+  expect(actions.every((e) => e.actor !== 'alice' || e.result === 'refused')).toBe(true);
+});

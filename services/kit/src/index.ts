@@ -8,5 +8,6 @@ export { createLogger, type Logger } from './log/logger';
 export * from './db';
 export * from './bus';
 export * from './telemetry';
+export * from './audit';
 export * from './net/ipv4';
 export { findUp } from './fs/find-up';

@@ -11,6 +11,7 @@ import { nodeRoutes } from './http/node-routes';
 import { containerRoutes } from './http/container-routes';
 import { batchRoutes } from './http/batch-routes';
 import { operationRoutes } from './http/operation-routes';
+import { auditRoutes } from './http/audit-routes';
 import { networkRoutes } from './http/network-routes';
 import { imageRoutes } from './http/image-routes';
 import { interfaceRoutes } from './http/interface-routes';
@@ -81,6 +82,7 @@ export const createProvisioningService = defineService<ProvisioningConfig, Provi
         ...batchRoutes(ctx),
         ...networkRoutes(ctx),
         ...operationRoutes(ctx),
+        ...auditRoutes(ctx),
       ],
       subscriptions: provisioningSubscriptions(ctx),
       leaderTasks: [

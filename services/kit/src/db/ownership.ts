@@ -1,23 +1,35 @@
 import type { Database, DbClient } from './database';
 
 /**
- * Every Postgres schema of the platform: the kit's two, and one per service (STYLE 11: each
- * table has one owner). `stats` and `ratelimit` are raw SQL (their own migrations), the others
- * are Prisma models.
+ * Every Postgres schema of the platform: the kit's three, and one per service (STYLE 11: each
+ * table has one owner). `stats`, `audit` and `ratelimit` are raw SQL (their own migrations), the
+ * others are Prisma models.
  *
- * Both kit schemas are written for every service, but differently: `bus` inside the service's own
- * transactions (the outbox row commits with the change), so a service's scoped database may name
- * it; `ratelimit` only by the host's router and prune task, through the host's database, so no
- * service needs it and a scoped database refuses it like another service's schema.
+ * The kit schemas are written for every service, but differently: `bus` and `audit` inside the
+ * service's own transactions (the outbox row and the audit entry commit with the change), so a
+ * service's scoped database may name them; `ratelimit` only by the host's router and prune task,
+ * through the host's database, so no service needs it and a scoped database refuses it like
+ * another service's schema.
  */
-export const PLATFORM_SCHEMAS = ['bus', 'ipam', 'quota', 'provisioning', 'stats', 'ratelimit'] as const;
+export const PLATFORM_SCHEMAS = [
+  'bus',
+  'audit',
+  'ipam',
+  'quota',
+  'provisioning',
+  'stats',
+  'ratelimit',
+] as const;
+
+/** The kit's schemas a service writes inside its own transactions. */
+const SHARED_SCHEMAS = ['bus', 'audit'];
 
 /** A query that reaches into a schema its service does not own. */
 export class TableOwnershipError extends Error {
   override readonly name = 'TableOwnershipError';
   readonly retriable = false;
   constructor(owner: string, what: string) {
-    super(`${owner} may use only its own schema and bus: ${what}`);
+    super(`${owner} may use only its own schema, bus and audit: ${what}`);
   }
 }
 
@@ -133,7 +145,11 @@ function delegatesOf(prisma: DbClient): Map<string, string> {
  * throws before it is sent. The connection itself is shared with whatever else the host runs.
  */
 export function scopeDatabase(db: Database, owner: string): Database {
-  const scope: Scope = { owner, allowed: new Set([owner, 'bus']), delegates: delegatesOf(db.prisma) };
+  const scope: Scope = {
+    owner,
+    allowed: new Set([owner, ...SHARED_SCHEMAS]),
+    delegates: delegatesOf(db.prisma),
+  };
   return {
     ...db,
     kind: db.kind,
@@ -148,5 +164,9 @@ export function scopeDatabase(db: Database, owner: string): Database {
 
 /** A transaction handed to a service's bus handler, scoped like its database. */
 export function scopeTransaction<T extends object>(db: Database, tx: T, owner: string): T {
-  return scopedPrisma(tx, { owner, allowed: new Set([owner, 'bus']), delegates: delegatesOf(db.prisma) });
+  return scopedPrisma(tx, {
+    owner,
+    allowed: new Set([owner, ...SHARED_SCHEMAS]),
+    delegates: delegatesOf(db.prisma),
+  });
 }

@@ -13,6 +13,7 @@ import { startPeriodicTasks, type PeriodicTask } from '../leader/periodic';
 import { handleUpgrades } from '../http/upgrade';
 import { defaultBusRetention, pruneBusTables, type BusRetention } from '../bus/prune';
 import type { ServiceModule } from './service-module';
+import { insertAuditEntry } from '../audit/audit-store';
 import { createRateLimiter, rateLimitPruneTask, type RateLimits } from '../http/rate-limit';
 import type { RouteSpec } from '../http/route';
 import { systemClock, type Clock } from '../time/clock';
@@ -129,6 +130,13 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
       opts.rateLimits && {
         limiter: createRateLimiter({ db, limits: opts.rateLimits, clock, logger, metrics: opts.metrics }),
         scopeOf: (route) => scopes.get(route) ?? opts.name,
+      },
+      {
+        sourceOf: (route) => scopes.get(route) ?? opts.name,
+        write: (entry) =>
+          insertAuditEntry(db.prisma, entry).catch((err: unknown) => {
+            logger.error({ err, action: entry.action }, 'writing an audit entry failed');
+          }),
       },
     );
     handleUpgrades(

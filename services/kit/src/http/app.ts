@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import { Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger';
 import type { Authenticator } from '../auth/principal';
-import { buildRouter, type RouterRateLimit } from './router';
+import { buildRouter, type RouterAudit, type RouterRateLimit } from './router';
 import { buildOpenApiDocument } from './openapi';
 import { notFoundHandler, problemErrorHandler, problemOf, sendProblem } from './problem';
 import { httpTelemetry } from './telemetry-middleware';
@@ -47,7 +47,7 @@ export interface HttpApp {
    * With `rateLimit`, mutating requests are counted per subject (it needs the database, which a
    * host opens after it listens).
    */
-  mountRoutes(routes: RouteSpec[], rateLimit?: RouterRateLimit): void;
+  mountRoutes(routes: RouteSpec[], rateLimit?: RouterRateLimit, audit?: RouterAudit): void;
 }
 
 export function createHttpApp(opts: HttpAppOptions): HttpApp {
@@ -96,9 +96,9 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.use(notFoundHandler);
   app.use(problemErrorHandler(opts.logger));
 
-  const mountRoutes = (routes: RouteSpec[], rateLimit?: RouterRateLimit) => {
+  const mountRoutes = (routes: RouteSpec[], rateLimit?: RouterRateLimit, audit?: RouterAudit) => {
     api = {
-      router: buildRouter(routes, opts.authenticator, rateLimit),
+      router: buildRouter(routes, opts.authenticator, rateLimit, audit),
       openapi: buildOpenApiDocument(
         { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
         routes,

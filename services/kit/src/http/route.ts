@@ -52,6 +52,8 @@ export interface RouteSpec<
   /** Raw request bodies (e.g. tar uploads) are not parsed as JSON. */
   rawBody?: { contentType: string };
   responses: Record<number, ResponseSpec>;
+  /** The audit log's name of what a mutating route does, when the derived one misleads (`token.revoke`). */
+  auditAction?: string;
   handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<RouteResult>;
 }
 

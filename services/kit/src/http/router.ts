@@ -1,11 +1,14 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { ForbiddenError, UnauthorizedError } from './errors';
+import { DomainError, ForbiddenError, RateLimitedError, UnauthorizedError } from './errors';
 import { problemOf, sendProblem } from './problem';
 import { parseRequest } from './validation';
 import { unstorableReason } from './storable';
 import type { RouteSpec } from './route';
 import type { RateLimiter } from './rate-limit';
 import type { Authenticator, Principal } from '../auth/principal';
+import { collectionPaths, routeActionOf, type RouteAction } from '../audit/audit-action';
+import { withAuditRequest, type AuditRequest } from '../audit/audit-context';
+import type { NewAuditEntry } from '../audit/audit-store';
 
 const ANONYMOUS: Principal = { subject: 'anonymous', role: 'user' };
 
@@ -29,10 +32,13 @@ async function authenticate(
   // The subject becomes an owner in the database: one it cannot store is no identity here.
   const unstorable = unstorableReason(principal.subject);
   if (unstorable) throw new UnauthorizedError(`the token's subject ${unstorable}`);
-  if (route.roles && !route.roles.includes(principal.role)) {
+  return principal;
+}
+
+function authorize(route: RouteSpec, principal: Principal): void {
+  if (route.roles && route.roles !== 'public' && !route.roles.includes(principal.role)) {
     throw new ForbiddenError(`role '${principal.role}' may not ${route.method.toUpperCase()} ${route.path}`);
   }
-  return principal;
 }
 
 /** The rate limiter of a router, and the service (the limiter's scope) each route belongs to. */
@@ -42,33 +48,95 @@ export interface RouterRateLimit {
 }
 
 /**
+ * Where the router writes the audit entries no use case wrote in its transaction: requests
+ * refused after authentication, and changes that hold no transaction of their own (a file upload).
+ */
+export interface RouterAudit {
+  /** Never fails the request: a write that fails is logged by the writer. */
+  write(entry: NewAuditEntry): Promise<void>;
+  sourceOf(route: RouteSpec): string;
+}
+
+const clientFacts = (req: Request) => ({
+  ...(req.ip ? { sourceIp: req.ip } : {}),
+  ...(req.get('user-agent') ? { userAgent: req.get('user-agent') } : {}),
+  ...(typeof req.headers['x-request-id'] === 'string' ? { requestId: req.headers['x-request-id'] } : {}),
+});
+
+function auditRequestOf(req: Request, principal: Principal, source: string, what: RouteAction): AuditRequest {
+  const targetId = what.targetParam ? req.params[what.targetParam] : undefined;
+  return {
+    actor: principal.subject,
+    role: principal.role,
+    ...(principal.tokenId ? { tokenId: principal.tokenId } : {}),
+    ...clientFacts(req),
+    source,
+    action: what.action,
+    targetType: what.targetType,
+    ...(typeof targetId === 'string' ? { targetId } : {}),
+    recorded: false,
+  };
+}
+
+/** The entry of a request the router records itself (its outcome known only here). */
+function routerEntry(request: AuditRequest, status: number, reason?: string): NewAuditEntry {
+  const { recorded: _recorded, ...facts } = request;
+  return {
+    ...facts,
+    result: status === 202 ? 'accepted' : status < 400 ? 'succeeded' : status < 500 ? 'refused' : 'failed',
+    status,
+    ...(reason !== undefined ? { reason } : {}),
+    inTransaction: false,
+  };
+}
+
+/**
  * Builds an Express router from route specs: auth, the rate limit, validation, then the handler;
- * errors flow to the problem mapper.
+ * errors flow to the problem mapper. With `audit`, every authenticated change is on record.
  */
 export function buildRouter(
   routes: RouteSpec[],
   authenticator: Authenticator,
   rateLimit?: RouterRateLimit,
+  audit?: RouterAudit,
 ): Router {
   const router = express.Router();
+  const collections = collectionPaths(routes);
   for (const route of routes) {
     const middleware = [];
+    const audited = audit && route.method !== 'get' && route.roles !== 'public';
+    const what = routeActionOf(route, collections);
     if (route.rawBody) middleware.push(express.raw({ type: () => true, limit: '512mb' }));
     middleware.push(async (req: Request, res: Response, next: NextFunction) => {
+      let request: AuditRequest | undefined;
       try {
         const principal = await authenticate(req, route, authenticator);
+        if (audited) request = auditRequestOf(req, principal, audit.sourceOf(route), what);
+        authorize(route, principal);
         await rateLimit?.limiter.admit({ scope: rateLimit.scopeOf(route), route, principal, res });
         const { params, query, body } = parseRequest(
           { params: route.params, query: route.query, body: route.body },
           { params: req.params, query: req.query, body: route.body ? (req.body ?? {}) : req.body },
         );
         res.locals.principal = principal;
-        const result = await route.handler({ params, query, body, principal, req, res });
+        const handle = () => route.handler({ params, query, body, principal, req, res });
+        const result = await (request ? withAuditRequest(request, handle) : handle());
+        if (request && !request.recorded) {
+          const status = 'streamed' in result ? res.statusCode : result.status;
+          await audit?.write(routerEntry(request, status)).catch(() => undefined);
+        }
         if ('streamed' in result) return;
         if (result.headers) res.set(result.headers);
         if (result.body === undefined) res.status(result.status).end();
         else res.status(result.status).json(result.body);
       } catch (err) {
+        // A flood of 429s is the rate limiter doing its job, not a change worth a record each.
+        if (request && audit && !(err instanceof RateLimitedError)) {
+          const known = err instanceof DomainError;
+          await audit
+            .write(routerEntry(request, known ? err.status : 500, known ? err.message : 'internal error'))
+            .catch(() => undefined);
+        }
         next(err);
       }
     });

@@ -77,7 +77,7 @@ describe.each(['pglite', 'postgres'] as const)('on %s', (kind) => {
     const ipam = scopeDatabase(db, 'ipam');
     expect(() => ipam.prisma.container).toThrow(TableOwnershipError);
     await expect(ipam.prisma.$transaction(async (tx) => tx.quotaUser.findMany())).rejects.toThrow(
-      /ipam may use only its own schema and bus: model 'quotaUser' belongs to schema 'quota'/,
+      /ipam may use only its own schema, bus and audit: model 'quotaUser' belongs to schema 'quota'/,
     );
     await expect(
       Promise.resolve().then(() => ipam.prisma.$queryRaw`SELECT * FROM provisioning.node`),

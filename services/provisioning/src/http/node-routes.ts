@@ -35,6 +35,7 @@ export function nodeRoutes(ctx: ProvisioningContext): RouteSpec[] {
       method: 'post',
       path: '/v1/nodes',
       summary: 'Register a node',
+      auditAction: 'node.register',
       tags,
       roles: ['operator'],
       body: nodeBody,

@@ -48,6 +48,7 @@ export function operationRoutes(ctx: ProvisioningContext): RouteSpec[] {
       method: 'delete',
       path: '/v1/operations/:id',
       summary: 'Cancel an operation; what it did is rolled back',
+      auditAction: 'operation.cancel',
       tags,
       params: idParams,
       responses: { 202: { description: 'the operation', schema: operationAnswer } },

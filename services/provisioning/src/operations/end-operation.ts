@@ -1,4 +1,4 @@
-import { annotateSpan, markSpanFailed, type Tx } from '@testbed/kit';
+import { annotateSpan, markSpanFailed, recordAudit, type Tx } from '@testbed/kit';
 import { announceOperation } from '../events/emit';
 import type { OperationError, OperationRecord } from '../domain/operation-work';
 import { updateOperation } from '../store/operation-store';
@@ -23,7 +23,7 @@ export interface Outcome {
 export async function endOperation(
   ctx: ProvisioningContext,
   tx: Tx,
-  op: Pick<OperationRecord, 'id' | 'owner'> & { kind?: string; createdAt?: Date },
+  op: Pick<OperationRecord, 'id' | 'owner'> & { kind?: string; createdAt?: Date; request?: unknown },
   outcome: Outcome,
 ): Promise<void> {
   await updateOperation(tx, op.id, {
@@ -36,6 +36,18 @@ export async function endOperation(
     claimedAt: null,
   });
   await announceOperation(ctx, tx, op, outcome.state);
+  // The end of the work a request started is on record with it: same operation, its outcome.
+  const kind = op.kind ?? 'operation';
+  const failed = outcome.state === 'failed' || outcome.state === 'cancelled';
+  await recordAudit(tx, {
+    action: kind,
+    ...targetOf(kind, op.request),
+    result: failed ? 'failed' : 'succeeded',
+    ...(failed ? { reason: outcome.error?.detail ?? outcome.state } : {}),
+    details: { operation: op.id, state: outcome.state },
+    source: 'provisioning',
+    actor: op.owner,
+  });
   if (op.kind && op.createdAt)
     ctx.metrics.operationEnded(
       op.kind,
@@ -46,4 +58,12 @@ export async function endOperation(
   annotateSpan({ 'testbed.operation.id': op.id, 'testbed.operation.state': outcome.state });
   if (outcome.state === 'failed')
     markSpanFailed(new Error(outcome.error?.detail ?? `operation ${op.id} failed`));
+}
+
+/** What an operation worked on, as its request names it (a container's change, a batch). */
+function targetOf(kind: string, request: unknown): { targetType: string; targetId?: string } {
+  const r = (request ?? {}) as { containerId?: unknown; batchId?: unknown };
+  if (typeof r.containerId === 'string') return { targetType: 'container', targetId: r.containerId };
+  if (typeof r.batchId === 'string') return { targetType: 'batch', targetId: r.batchId };
+  return { targetType: kind.split('.')[0]! };
 }

@@ -3,6 +3,7 @@ import {
   ForbiddenError,
   InvalidError,
   inTransaction,
+  recordAudit,
   NotFoundError,
   actsForOthers,
   requireNodesInScope,
@@ -120,6 +121,7 @@ export async function startBatchRemoval(
       // A finished removal leaves the key free for another (a batch whose removal partly failed).
       idempotencyKey: earlier ? null : key,
     });
+    await recordAudit(tx, { result: 'accepted', targetId: batch.id, details: { operation: op.id } });
     afterCommit(() => ctx.kick(op.kind, op.id));
     return op;
   });

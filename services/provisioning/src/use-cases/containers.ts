@@ -4,6 +4,7 @@ import {
   ForbiddenError,
   inTransaction,
   NotFoundError,
+  recordAudit,
   actsForOthers,
   type Principal,
 } from '@testbed/kit';
@@ -56,8 +57,13 @@ export async function dockerOf(
   return { docker: ctx.dockers.for(node), dockerId: c.dockerId };
 }
 
-const setState = (ctx: ProvisioningContext, id: string, state: string) =>
-  inTransaction(ctx.db, ({ tx }) => updateContainer(tx, id, { state }));
+/** The record follows what the daemon did, and the action is on record with it. */
+const setState = (ctx: ProvisioningContext, id: string, state: string, action: string) =>
+  inTransaction(ctx.db, async ({ tx }) => {
+    const row = await updateContainer(tx, id, { state });
+    await recordAudit(tx, { action, targetType: 'container', targetId: id, source: 'provisioning' });
+    return row;
+  });
 
 export type ContainerAction = 'start' | 'stop' | 'restart';
 
@@ -73,7 +79,7 @@ export async function actOnContainer(
   if (action === 'start') await docker.start(dockerId);
   else if (action === 'stop') await docker.stop(dockerId);
   else await docker.restart(dockerId);
-  return setState(ctx, c.id, action === 'stop' ? 'stopped' : 'running');
+  return setState(ctx, c.id, action === 'stop' ? 'stopped' : 'running', `container.${action}`);
 }
 
 /** Removes the container from its node; its addresses (ipam) and usage (quota) follow container.removed. */
@@ -111,6 +117,13 @@ export function markRemoved(ctx: ProvisioningContext, id: string): Promise<boole
     if (!c || c.removedAt || !LIVE_STATES.includes(c.state)) return false;
     const row = await updateContainer(tx, id, { state: 'removed', removedAt: ctx.clock.now() });
     await announceRemoved(ctx, tx, row);
+    await recordAudit(tx, {
+      action: 'container.remove',
+      targetType: 'container',
+      targetId: id,
+      source: 'provisioning',
+      actor: c.owner,
+    });
     return true;
   });
 }
@@ -176,7 +189,7 @@ export async function stopReservationContainers(
     try {
       const { docker, dockerId } = await dockerOf(ctx, c);
       await docker.stop(dockerId);
-      await setState(ctx, c.id, 'stopped');
+      await setState(ctx, c.id, 'stopped', 'container.stop');
       stopped.push(c.id);
     } catch (err) {
       ctx.logger.warn({ err, container: c.id }, 'stopping at reservation end failed');

@@ -4,6 +4,7 @@ import {
   ConflictError,
   InvalidError,
   inTransaction,
+  recordAudit,
   type AfterCommit,
   type Tx,
 } from '@testbed/kit';
@@ -85,6 +86,12 @@ export async function startProvisioning(
       idempotencyKey: req.idempotencyKey ?? null,
     });
     await req.alsoWrite?.(tx, id);
+    const batchId = (req.request as { batchId?: unknown }).batchId;
+    await recordAudit(tx, {
+      result: 'accepted',
+      ...(typeof batchId === 'string' ? { targetId: batchId } : {}),
+      details: { operation: id, containers: req.plan.length, nodes: [...perNode.keys()] },
+    });
     for (const [node, count] of perNode) {
       await askAdmission(ctx, tx, {
         requestId: admissionId(id, node),

@@ -2,6 +2,7 @@ import {
   ConflictError,
   InvalidError,
   inTransaction,
+  recordAudit,
   NotFoundError,
   actsForOthers,
   type Principal,
@@ -96,9 +97,16 @@ export async function createNetwork(
         );
     throw err;
   }
-  return inTransaction(ctx.db, ({ tx }) =>
-    insertNetwork(tx, { name: input.name, pool: input.pool, nodes: nodes.map((n) => n.name), owner }),
-  );
+  return inTransaction(ctx.db, async ({ tx }) => {
+    const row = await insertNetwork(tx, {
+      name: input.name,
+      pool: input.pool,
+      nodes: nodes.map((n) => n.name),
+      owner,
+    });
+    await recordAudit(tx, { targetId: input.name, details: { pool: input.pool, nodes: row.nodes } });
+    return row;
+  });
 }
 
 /** Removes a network from its nodes, its owner or an operator asking; refused while containers are attached. */
@@ -117,5 +125,8 @@ export async function removeNetwork(ctx: ProvisioningContext, name: string, who:
     const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, nodeName));
     if (node) await ctx.dockers.for(node).removeNetwork(name);
   }
-  await inTransaction(ctx.db, ({ tx }) => deleteNetwork(tx, name));
+  await inTransaction(ctx.db, async ({ tx }) => {
+    await deleteNetwork(tx, name);
+    await recordAudit(tx, { targetId: name });
+  });
 }

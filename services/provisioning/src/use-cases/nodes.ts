@@ -2,6 +2,7 @@ import {
   ConflictError,
   InvalidError,
   inTransaction,
+  recordAudit,
   NotFoundError,
   actsForOthers,
   type Principal,
@@ -62,6 +63,7 @@ export async function registerNode(ctx: ProvisioningContext, r: NodeRegistration
       throw new ConflictError(`node '${r.name}' is already registered`, { node: r.name });
     const node = await insertNode(tx, input);
     await announceNode(ctx, tx, provisioningEventTypes.nodeRegistered, node.name);
+    await recordAudit(tx, { targetId: node.name, details: { dockerHost: node.dockerHost } });
     return node;
   });
 }
@@ -146,7 +148,9 @@ export async function changeNode(
 ): Promise<NodeRecord> {
   return inTransaction(ctx.db, async ({ tx }) => {
     if (!(await findNode(tx, name))) throw new NotFoundError('node', name);
-    return updateNode(tx, name, patch);
+    const node = await updateNode(tx, name, patch);
+    await recordAudit(tx, { details: { ...patch } });
+    return node;
   });
 }
 
@@ -162,6 +166,7 @@ export async function removeNode(ctx: ProvisioningContext, name: string): Promis
     }
     await deleteNode(tx, name);
     await announceNode(ctx, tx, provisioningEventTypes.nodeRemoved, name);
+    await recordAudit(tx, { targetId: name });
   });
 }
 

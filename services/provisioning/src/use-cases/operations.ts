@@ -1,6 +1,7 @@
 import {
   ForbiddenError,
   inTransaction,
+  recordAudit,
   NotFoundError,
   actsForOthers,
   traceIdOf,
@@ -131,6 +132,7 @@ export async function cancelOperation(
   await inTransaction(ctx.db, async ({ tx }) => {
     const op = await lockOperation(tx, id);
     if (!op || isTerminal(op.state)) return;
+    await recordAudit(tx, { details: { operation: id, kind: op.kind } });
     if (op.state === 'pending' && isKind(op, 'container.create', 'batch.create')) {
       await failPending(
         ctx,

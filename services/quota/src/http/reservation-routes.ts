@@ -149,6 +149,7 @@ export function reservationRoutes(ctx: QuotaContext): RouteSpec[] {
       method: 'delete',
       path: '/v1/reservations/:id',
       summary: 'Cancel a reservation; one under way ends now (provisioning stops its containers)',
+      auditAction: 'reservation.cancel',
       tags,
       params: reservationParams,
       responses: { 204: { description: 'cancelled' } },

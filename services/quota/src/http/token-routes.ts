@@ -117,6 +117,7 @@ export function tokenRoutes(ctx: QuotaContext): RouteSpec[] {
       path: '/v1/tokens/:id',
       summary:
         'Revoke an API token (again is fine); every replica refuses it within AUTH_TOKEN_CACHE_SECONDS',
+      auditAction: 'token.revoke',
       tags,
       roles: operators,
       params: tokenParams,

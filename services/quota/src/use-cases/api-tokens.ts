@@ -7,6 +7,7 @@ import {
   type Principal,
   type Role,
   type TokenIntrospection,
+  recordAudit,
 } from '@testbed/kit';
 import { findToken, insertToken, listTokens, revokeToken, type ApiTokenRecord } from '../store/token-store';
 import { transaction, type QuotaContext } from './context';
@@ -37,8 +38,8 @@ export async function createApiToken(
     throw InvalidError.field('body.expiresAt', 'must be at most 366 days ahead');
   const id = randomUUID();
   const token = newApiToken(id);
-  const record = await transaction(ctx, (tx) =>
-    insertToken(tx, {
+  const record = await transaction(ctx, async (tx) => {
+    const row = await insertToken(tx, {
       id,
       name: input.name,
       subject: input.subject,
@@ -48,8 +49,14 @@ export async function createApiToken(
       createdBy: by.subject,
       createdAt: now,
       expiresAt: input.expiresAt,
-    }),
-  );
+    });
+    // Who got which powers, never the secret.
+    await recordAudit(tx, {
+      targetId: id,
+      details: { subject: row.subject, role: row.role, nodes: row.nodes, expiresAt: row.expiresAt },
+    });
+    return row;
+  });
   return { record, token };
 }
 
@@ -69,7 +76,11 @@ export async function getApiToken(ctx: QuotaContext, id: string): Promise<ApiTok
 
 /** Revokes the token (again is fine: the first revocation's time stays). */
 export async function revokeApiToken(ctx: QuotaContext, id: string): Promise<ApiTokenRecord> {
-  const record = await transaction(ctx, (tx) => revokeToken(tx, id, ctx.clock.now()));
+  const record = await transaction(ctx, async (tx) => {
+    const row = await revokeToken(tx, id, ctx.clock.now());
+    if (row) await recordAudit(tx, { targetId: id, details: { subject: row.subject } });
+    return row;
+  });
   if (!record) throw new NotFoundError('token', id);
   return record;
 }

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, InvalidError, NotFoundError, type FieldProblem, type Tx } from '@testbed/kit';
+import {
+  ConflictError,
+  InvalidError,
+  NotFoundError,
+  type FieldProblem,
+  type Tx,
+  recordAudit,
+} from '@testbed/kit';
 import { checkNewEnd, mostAtOnce, windowProblems, type Window } from '../domain/windows';
 import { lockUser } from '../store/user-store';
 import {
@@ -145,6 +152,10 @@ export async function bookReservation(
         requestKey: input.requestKey ?? null,
       });
       await emitReservationEvent(ctx, tx, 'created', reservation);
+      await recordAudit(tx, {
+        targetId: reservation.id,
+        details: { user: reservation.user, nodes: input.nodes, start: window.start, end: window.end },
+      });
       return { reservation, created: true };
     });
   try {
@@ -217,6 +228,7 @@ export async function changeReservationEnd(
       }
       const updated = await updateEnd(tx, id, end);
       await emitReservationEvent(ctx, tx, 'updated', updated);
+      await recordAudit(tx, { details: { user: updated.user, end } });
       return updated;
     }),
   );
@@ -235,6 +247,7 @@ export async function cancelReservation(ctx: QuotaContext, id: string): Promise<
     const current = await lockForChange(tx, id, now);
     const cancelled = await markCancelled(tx, id, now);
     await emitReservationEvent(ctx, tx, 'cancelled', cancelled);
+    await recordAudit(tx, { details: { user: cancelled.user } });
     if (current.startedEventAt && !current.endedEventAt) {
       await emitReservationEvent(ctx, tx, 'ended', cancelled, 'cancelled');
       await markEmitted(tx, id, ['ended'], now);

@@ -1,4 +1,4 @@
-import { NotFoundError, type Tx } from '@testbed/kit';
+import { NotFoundError, type Tx, recordAudit } from '@testbed/kit';
 import {
   effectiveLimits,
   LIMIT_NAMES,
@@ -63,7 +63,9 @@ export async function setQuota(
 ): Promise<{ quota: QuotaView; created: boolean }> {
   return transaction(ctx, async (tx) => {
     const created = !(await findUser(tx, name));
-    return { quota: quotaView(ctx, await saveOverrides(tx, name, overrides)), created };
+    const quota = quotaView(ctx, await saveOverrides(tx, name, overrides));
+    await recordAudit(tx, { details: { limits: { ...overrides }, created } });
+    return { quota, created };
   });
 }
 

@@ -1,5 +1,6 @@
 import { call, get, getAll, newIdempotencyKey } from './client';
 import type {
+  AuditEntry,
   Availability,
   Container,
   ContainerHistory,
@@ -46,6 +47,8 @@ export const nodeImages = async (node: string) =>
 export const listContainers = (filter: { node?: string; state?: string } = {}) =>
   getAll<Container>(`/v1/containers${q(filter)}`);
 export const getContainer = (id: string) => get<Container>(`/v1/containers/${seg(id)}`);
+/** The container's action list, oldest first (every page, bounded). */
+export const containerActionList = (id: string) => getAll<AuditEntry>(`/v1/containers/${seg(id)}/actions`);
 export const containerAction = async (id: string, action: 'start' | 'stop' | 'restart') =>
   (await call<Container>('POST', `/v1/containers/${seg(id)}/${action}`)).body;
 export const removeContainer = async (id: string, force: boolean) => {

@@ -220,3 +220,23 @@ export interface InterfaceAnswer {
   mac: string | null;
   network: string;
 }
+
+/** One entry of the audit log (a container's action list, GET /v1/audit). */
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  source: string;
+  actor: string;
+  role: string;
+  tokenId?: string;
+  action: string;
+  targetType: string;
+  targetId?: string;
+  result: 'accepted' | 'succeeded' | 'refused' | 'failed';
+  status?: number;
+  reason?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  inTransaction: boolean;
+  details: Record<string, unknown>;
+}

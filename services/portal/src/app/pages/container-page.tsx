@@ -21,6 +21,7 @@ import { useAction, useLoad } from '../ui/hooks';
 import { LoadStatus } from '../ui/load-status';
 import { ProblemBox, fieldError } from '../ui/problem-box';
 import { HistoryPanel } from '../monitor/history-panel';
+import { ContainerActionList } from './container-action-list';
 
 /** One container: its facts, actions, ssh command, second interface (attach, move, detach), limits, history. */
 export function ContainerPage({ id }: { id: string }) {
@@ -87,6 +88,7 @@ export function ContainerPage({ id }: { id: string }) {
       <Interfaces c={k} node={node} onChanged={() => void c.reload()} />
       <Limits c={k} onChanged={c.set} />
       <HistoryPanel containerId={k.id} name={k.name} />
+      <ContainerActionList id={k.id} />
     </section>
   );
 }
