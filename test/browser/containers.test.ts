@@ -115,7 +115,9 @@ test('creates a container with the suggested address, attaches a second interfac
     30_000,
     'the detach in the action list',
   );
-  const listed = await actionRows.evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.action));
+  const listed = await actionRows.evaluateAll((rows) =>
+    rows.map((r) => (r as unknown as { getAttribute(n: string): string | null }).getAttribute('data-action')),
+  );
   expect(listed).toEqual(
     expect.arrayContaining(['container.create', 'interface.attach', 'interface.move', 'interface.detach']),
   );

@@ -60,6 +60,7 @@ export async function startEmbedded(
     ],
     busRetention: busRetentionOf(config),
     rateLimits: rateLimitsOf(config),
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
     open: async () => {
       const db = await openHostDatabase(config.DATABASE_URL, logger);
       const { applied } = await migrateDatabase({ database: db });

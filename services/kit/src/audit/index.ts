@@ -9,3 +9,4 @@ export {
   type NewAuditEntry,
 } from './audit-store';
 export { recordAudit, type AuditFacts } from './record';
+export { pruneAuditEntries, auditPruneTask } from './prune';

@@ -40,6 +40,8 @@ export const baseConfigShape = {
   BUS_OUTBOX_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(24),
   /** Processed-event marks (the consumers' de-duplication) are deleted after this many hours. */
   BUS_DEDUP_RETENTION_HOURS: z.coerce.number().int().min(1).max(100_000).default(168),
+  /** Audit entries are deleted after this many days (the leader prunes daily); 0: kept for good. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(400),
   /** Mutating requests a user may make to one service per minute (every replica counts together); 0: no limit. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(300),
   /** The same for operators and the service role, which act for many users; 0: no limit. */

@@ -14,6 +14,7 @@ import { handleUpgrades } from '../http/upgrade';
 import { defaultBusRetention, pruneBusTables, type BusRetention } from '../bus/prune';
 import type { ServiceModule } from './service-module';
 import { insertAuditEntry } from '../audit/audit-store';
+import { auditPruneTask } from '../audit/prune';
 import { createRateLimiter, rateLimitPruneTask, type RateLimits } from '../http/rate-limit';
 import type { RouteSpec } from '../http/route';
 import { systemClock, type Clock } from '../time/clock';
@@ -47,6 +48,8 @@ export interface HostOptions {
   busRetention?: BusRetention;
   /** Per-subject limits of mutating requests, counted in the database; absent: none. */
   rateLimits?: RateLimits;
+  /** Days the audit log keeps its entries (the leader prunes older ones); 0 or absent: for good. */
+  auditRetentionDays?: number;
   /** The rate limiter's windows follow it; defaults to the system clock. */
   clock?: Clock;
 }
@@ -117,7 +120,12 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     const clock = opts.clock ?? systemClock;
     stopTasks = startPeriodicTasks(
       // Windows are pruned even with the limits off: they may have been on before a restart.
-      [pruneBus, rateLimitPruneTask(db, clock, logger), ...modules.flatMap((m) => m.leaderTasks ?? [])],
+      [
+        pruneBus,
+        rateLimitPruneTask(db, clock, logger),
+        ...(opts.auditRetentionDays ? [auditPruneTask(db, clock, logger, opts.auditRetentionDays)] : []),
+        ...modules.flatMap((m) => m.leaderTasks ?? []),
+      ],
       leader,
       logger,
     );

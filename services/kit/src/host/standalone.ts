@@ -122,6 +122,7 @@ export async function runStandalone<S extends z.ZodObject, C extends StandaloneC
     authenticator: await authenticatorFor(config),
     busRetention: busRetentionOf(config),
     rateLimits: rateLimitsOf(config),
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
     open: async () => {
       const db = await openHostDatabase(config.DATABASE_URL, logger);
       const bus = createKafkaBus({

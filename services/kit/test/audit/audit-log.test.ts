@@ -9,7 +9,9 @@ import {
   collectionPaths,
   defineRoute,
   inTransaction,
+  insertAuditEntry,
   listAuditEntries,
+  pruneAuditEntries,
   recordAudit,
   routeActionOf,
   ConflictError,
@@ -191,5 +193,34 @@ describe('the router records', () => {
       expect(r.requestId).toMatch(/^[\w.-]+$/);
     }
     expect(rows[1]!.reason).toBe("thing 'a' exists");
+  });
+});
+
+describe('retention', () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openDatabase({ url: 'pglite://memory' });
+    await migrateDatabase({ database: db });
+  });
+  afterAll(() => db?.close());
+
+  test('entries older than the retention are pruned in batches, newer ones kept', async () => {
+    const base = {
+      source: 'test',
+      actor: 'ops',
+      role: 'operator',
+      targetType: 'thing',
+      result: 'succeeded' as const,
+    };
+    for (let i = 0; i < 7; i++)
+      await insertAuditEntry(db.prisma, {
+        ...base,
+        action: 'thing.old',
+        inTransaction: true,
+        at: new Date(Date.UTC(2020, 0, 1 + i)),
+      });
+    await insertAuditEntry(db.prisma, { ...base, action: 'thing.new', inTransaction: true, at: new Date() });
+    expect(await pruneAuditEntries(db, new Date(Date.UTC(2021, 0, 1)), { batch: 3 })).toBe(7);
+    expect((await listAuditEntries(db.prisma, {}, 'asc', 10)).map((e) => e.action)).toEqual(['thing.new']);
   });
 });
