@@ -13,6 +13,8 @@ const UNREACHABLE = new Set([
   'EPIPE',
   'EAI_AGAIN',
   'ENOENT',
+  // A node's TLS file that is no file (node-client.ts): no daemon can be reached with it.
+  'ETLSFILE',
 ]);
 
 /**

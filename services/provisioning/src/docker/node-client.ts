@@ -33,9 +33,9 @@ export function dockerClientFor(endpoint: NodeEndpoint, timeoutMs?: number): Doc
           host: url.hostname,
           port,
           protocol: 'https',
-          ca: fs.readFileSync(endpoint.tls.caPath),
-          cert: fs.readFileSync(endpoint.tls.certPath),
-          key: fs.readFileSync(endpoint.tls.keyPath),
+          ca: readTlsFile(endpoint.tls.caPath),
+          cert: readTlsFile(endpoint.tls.certPath),
+          key: readTlsFile(endpoint.tls.keyPath),
           ...common,
         });
       }
@@ -53,6 +53,23 @@ export function dockerClientFor(endpoint: NodeEndpoint, timeoutMs?: number): Doc
     default:
       throw InvalidError.field('dockerHost', `unsupported scheme ${url.protocol} (unix://, tcp://, ssh://)`);
   }
+}
+
+/** TLS material is a PEM file of a few kilobytes; anything far larger is not one. */
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads one TLS file of a node. Only a regular file of at most 1 MiB: a path naming a device
+ * (`/dev/zero`), a fifo or a huge file would block or exhaust the process in a synchronous read.
+ * Such a node cannot be reached, as with a missing file (`ETLSFILE` counts as unreachable).
+ */
+export function readTlsFile(file: string): Buffer {
+  const st = fs.statSync(file);
+  if (!st.isFile() || st.size > MAX_TLS_FILE_BYTES)
+    throw Object.assign(new Error(`TLS file ${file} is not a regular file of at most 1 MiB`), {
+      code: 'ETLSFILE',
+    });
+  return fs.readFileSync(file);
 }
 
 export function insecureRefused(node: string): InvalidError {

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { DomainError } from '@testbed/kit';
+import { DockerCallError } from './deadline';
 import { NodeDocker } from './node-docker';
 import type { DockerCallObserver } from './daemon';
 import { dockerClientFor, type DockerClientFactory, type NodeEndpoint } from './node-client';
@@ -38,7 +40,14 @@ export class NodeDockers {
     const key = JSON.stringify([endpoint, timeoutMs]);
     const cached = this.clients.get(endpoint.name);
     if (cached?.key === key) return cached.docker;
-    const docker = new NodeDocker(endpoint, timeoutMs, this.observe, this.clientFactory);
+    let docker: NodeDocker;
+    try {
+      docker = new NodeDocker(endpoint, timeoutMs, this.observe, this.clientFactory);
+    } catch (err) {
+      // The TLS material is read here: a missing or unreadable file is an unreachable node (503), not a fault of ours.
+      if (err instanceof DomainError) throw err;
+      throw DockerCallError.of(endpoint.name, 'read its TLS material', err);
+    }
     this.clients.set(endpoint.name, { key, docker });
     return docker;
   }

@@ -94,13 +94,14 @@ export async function reconcile(ctx: ProvisioningContext): Promise<ReconcileResu
   const result: ReconcileResult = { removedRecords: 0, removedOrphans: 0, failedOrphans: 0 };
   for (const node of await allNodes(ctx)) {
     if (node.healthState === 'down') continue;
-    const docker = ctx.dockers.for(node);
     // Records before the daemon's list: a record that says running was started before the list
     // was taken, so the list shows it unless it really went away (the other order took a
     // container started between the two reads for one that died or vanished).
     const recorded = await inTransaction(ctx.db, ({ tx }) => liveContainersOfNode(tx, node.name));
     let actual;
+    let docker;
     try {
+      docker = ctx.dockers.for(node);
       actual = await docker.listOwned(ctx.config.PROVISIONING_PLATFORM_ID);
     } catch {
       continue; // the health check marks the node down; nothing is concluded from a silent daemon
