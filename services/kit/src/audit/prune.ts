@@ -1,3 +1,4 @@
+import { deleteInBatches } from '../db/batched-delete';
 import type { Database } from '../db/database';
 import type { PeriodicTask } from '../leader/periodic';
 import type { Logger } from '../log/logger';
@@ -11,17 +12,12 @@ export async function pruneAuditEntries(
   before: Date,
   opts: { batch?: number; maxBatches?: number } = {},
 ): Promise<number> {
-  const batch = opts.batch ?? 5000;
-  const maxBatches = opts.maxBatches ?? 20;
-  let total = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const n = await db.prisma.$executeRaw`
+  return deleteInBatches(
+    (batch) => db.prisma.$executeRaw`
       DELETE FROM audit.entry WHERE seq IN (
-        SELECT seq FROM audit.entry WHERE at < ${before} ORDER BY seq LIMIT ${batch})`;
-    total += n;
-    if (n < batch) break;
-  }
-  return total;
+        SELECT seq FROM audit.entry WHERE at < ${before} ORDER BY seq LIMIT ${batch})`,
+    opts,
+  );
 }
 
 /** The leader's daily prune of the audit log past its retention. */

@@ -1,3 +1,4 @@
+import { deleteInBatches } from '../db/batched-delete';
 import type { Database } from '../db/database';
 
 /**
@@ -28,16 +29,11 @@ export async function pruneRateLimitWindows(
   before: Date,
   opts: { batch?: number; maxBatches?: number } = {},
 ): Promise<number> {
-  const batch = opts.batch ?? 5000;
-  const maxBatches = opts.maxBatches ?? 20;
-  let total = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const n = await db.prisma.$executeRaw`
+  return deleteInBatches(
+    (batch) => db.prisma.$executeRaw`
       DELETE FROM ratelimit.window_count WHERE (scope, subject, window_start) IN (
         SELECT scope, subject, window_start FROM ratelimit.window_count
-        WHERE window_start < ${before} LIMIT ${batch})`;
-    total += n;
-    if (n < batch) break;
-  }
-  return total;
+        WHERE window_start < ${before} LIMIT ${batch})`,
+    opts,
+  );
 }
