@@ -12,25 +12,11 @@ import { createLogger } from '@testbed/kit';
 import { embeddedConfigSchema } from '../../services/embedded/src/config';
 import { startEmbedded } from '../../services/embedded/src/start-embedded';
 import { waitFor } from '../support/wait';
+import type { AuditEntryView } from '../../services/provisioning/src/http/audit-entry-view';
 
 jest.setTimeout(90_000);
 
-interface Entry {
-  seq: number;
-  at: string;
-  actor: string;
-  role: string;
-  action: string;
-  targetType: string;
-  targetId?: string;
-  result: string;
-  status?: number;
-  reason?: string;
-  sourceIp?: string;
-  userAgent?: string;
-  inTransaction: boolean;
-  details: Record<string, unknown>;
-}
+type Entry = AuditEntryView;
 type Page = { items: Entry[]; nextCursor: string | null };
 
 let url = '';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { decodeCursor, defineRoute, pageOf, pageQuery, type AuditEntry, type RouteSpec } from '@testbed/kit';
 import { idParams } from './schemas';
 import { pageAnswer } from './answers';
+import type { AuditEntryView } from './audit-entry-view';
 import { auditPage, containerActions } from '../use-cases/audit';
 import type { ProvisioningContext } from '../context';
 
@@ -52,7 +53,7 @@ export const auditEntryAnswer = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 
-const view = (e: AuditEntry): z.infer<typeof auditEntryAnswer> => ({ ...e, at: e.at.toISOString() });
+const view = (e: AuditEntry): AuditEntryView => ({ ...e, at: e.at.toISOString() });
 
 const seqCursor = z.number().int().nonnegative();
 

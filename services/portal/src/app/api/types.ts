@@ -222,21 +222,4 @@ export interface InterfaceAnswer {
 }
 
 /** One entry of the audit log (a container's action list, GET /v1/audit). */
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  source: string;
-  actor: string;
-  role: string;
-  tokenId?: string;
-  action: string;
-  targetType: string;
-  targetId?: string;
-  result: 'accepted' | 'succeeded' | 'refused' | 'failed';
-  status?: number;
-  reason?: string;
-  sourceIp?: string;
-  userAgent?: string;
-  inTransaction: boolean;
-  details: Record<string, unknown>;
-}
+export type { AuditEntryView as AuditEntry } from '@testbed/provisioning/src/http/audit-entry-view';
