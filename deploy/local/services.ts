@@ -1,17 +1,26 @@
-/** The services `npm run start:services` runs, each as its own process, with its port. */
+import { AGENT_NODE_FLAGS } from '@testbed/node-agent/src/node-flags';
+
+/**
+ * The services `npm run start:services` runs, each as its own process with its port: the
+ * production bundle (`npm run build`: dist/<service>/main.js) on plain node, as in the images.
+ */
 export interface ServiceProcess {
   name: string;
+  /** The service whose bundle runs (services/<service>/src/main.ts → dist/<service>/main.js). */
+  service: string;
   entry: string;
+  /** node's own flags (the agent's V8 settings). */
+  nodeFlags?: readonly string[];
   port: number;
   /** Variables of this process alone (on top of the rig's). */
   env?: Record<string, string>;
 }
 
 export const serviceProcesses: ServiceProcess[] = [
-  { name: 'ipam', entry: 'services/ipam/src/main.ts', port: 8081 },
-  { name: 'provisioning', entry: 'services/provisioning/src/main.ts', port: 8082 },
-  { name: 'quota', entry: 'services/quota/src/main.ts', port: 8083 },
-  { name: 'stats', entry: 'services/stats/src/main.ts', port: 8084 },
+  { name: 'ipam', service: 'ipam', entry: 'dist/ipam/main.js', port: 8081 },
+  { name: 'provisioning', service: 'provisioning', entry: 'dist/provisioning/main.js', port: 8082 },
+  { name: 'quota', service: 'quota', entry: 'dist/quota/main.js', port: 8083 },
+  { name: 'stats', service: 'stats', entry: 'dist/stats/main.js', port: 8084 },
 ];
 
 /**
@@ -25,7 +34,9 @@ export function nodeAgentProcesses(env: NodeJS.ProcessEnv): ServiceProcess[] {
     const port = 9465 + i;
     return {
       name: `node-agent-${node}`,
-      entry: 'services/node-agent/src/main.ts',
+      service: 'node-agent',
+      entry: 'dist/node-agent/main.js',
+      nodeFlags: AGENT_NODE_FLAGS,
       port,
       env: {
         NODE_AGENT_NODE: node,

@@ -1,19 +1,21 @@
 /**
  * `npm run start:services`: every service as its own process against the rig's Postgres and
  * Kafka (deploy/local/.env from `npm run stack:up`), migrations first, and a node agent per rig
- * node. Logs are prefixed with the process's name; Ctrl-C (or SIGTERM) stops them all gracefully.
+ * node, each its production bundle (built first, as `npm run build` does) on plain node. Logs are
+ * prefixed with the process's name; Ctrl-C (or SIGTERM) stops them all gracefully.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadEnvFile } from '@testbed/kit';
+import { buildService } from '../build/build';
 import { nodeAgentProcesses, serviceProcesses } from './services';
 
 const root = path.resolve(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
-function run(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(tsx, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
     readline
       .createInterface({ input: stream! })
@@ -35,14 +37,19 @@ async function main(): Promise<void> {
   process.env.PROVISIONING_HELPER_IMAGE ??= 'testbed/busybox';
   // Every process exports its spans to the rig's Jaeger (http://127.0.0.1:16686 shows them).
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??= process.env.JAEGER_OTLP_ENDPOINT;
-  const migrate = run('migrate', [path.join(root, 'prisma', 'migrate.ts')], process.env);
+  const migrate = run('migrate', tsx, [path.join(root, 'prisma', 'migrate.ts')], process.env);
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);
 
-  const children = [...serviceProcesses, ...nodeAgentProcesses(process.env)].map((s) => {
-    const child = run(s.name, [path.join(root, s.entry)], { ...process.env, PORT: String(s.port), ...s.env });
+  const processes = [...serviceProcesses, ...nodeAgentProcesses(process.env)];
+  for (const service of new Set(processes.map((s) => s.service))) await buildService(service);
+  const children = processes.map((s) => {
+    const args = [...(s.nodeFlags ?? []), path.join(root, s.entry)];
+    const child = run(s.name, process.execPath, args, { ...process.env, PORT: String(s.port), ...s.env });
     child.on('exit', (c, signal) => console.log(`[${s.name}] exited (${signal ?? c})`));
-    console.log(`[${s.name}] starting on http://127.0.0.1:${s.port}`);
+    console.log(
+      `[${s.name}] starting on http://127.0.0.1:${s.port}: node ${[...(s.nodeFlags ?? []), s.entry].join(' ')}`,
+    );
     return child;
   });
   let stopping = false;

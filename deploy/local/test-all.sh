@@ -69,9 +69,25 @@ set -e
 trap - EXIT
 teardown
 elapsed=$(( $(date +%s) - started ))
+# The run's record for `npm run bench` (bench/lib/test-run.ts): wall time and the slowest files,
+# kept outside the clone so a fresh clone's run is what the benchmark reads.
+record_dir="${XDG_CACHE_HOME:-$HOME/.cache}/testbed"
+mkdir -p "$record_dir"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 node -e '
-  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`\n${r.numTotalTestSuites} Jest files, ${r.numTotalTests} cases, whole run ${process.argv[2]} s`);
-  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
-' "$results" "$elapsed"
+  const fs = require("node:fs");
+  const path = require("node:path");
+  const [file, elapsed, recordDir, commit, root] = process.argv.slice(1);
+  const r = JSON.parse(fs.readFileSync(file, "utf8"));
+  const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;
+  const slowest = r.testResults
+    .map((t) => ({ file: path.relative(root, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, 10);
+  const record = { finishedAt: new Date().toISOString(), commit, wallSeconds: Number(elapsed),
+    files: r.numTotalTestSuites, passed: r.numPassedTests, failed, slowest };
+  fs.writeFileSync(path.join(recordDir, "last-test-run.json"), JSON.stringify(record, null, 2) + "\n");
+  console.log(`\n${r.numTotalTestSuites} Jest files, ${r.numTotalTests} cases, whole run ${elapsed} s`);
+  console.log(`jest: ${r.numPassedTests} passed, ${failed} failed`);
+' "$results" "$elapsed" "$record_dir" "$commit" "$PWD"
 exit $status

@@ -1,6 +1,7 @@
 /**
- * The embedded default as a user runs it (`npm start`): a child process with no external
- * service, answering /healthz within 10 s; bad configuration stops it with one clear message.
+ * The embedded default as a user runs it (`npm start`: its production bundle on plain node): a
+ * child process with no external service, answering /healthz within 10 s; bad configuration stops
+ * it with one clear message.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,9 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../support/rig';
+import { ensureBuilt } from '../support/service-process';
 
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
-const main = path.join(repoRoot, 'services', 'embedded', 'src', 'main.ts');
+const main = path.join(repoRoot, 'dist', 'embedded', 'main.js');
+
+beforeAll(async () => {
+  await ensureBuilt('embedded');
+  await ensureBuilt('ipam');
+});
 
 async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
@@ -25,9 +32,7 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
   let output = '';
   // Only what a user's shell would have: no DATABASE_URL or KAFKA_BROKERS from the rig.
   const { DATABASE_URL: _d, KAFKA_BROKERS: _k, ...clean } = process.env;
-  // Node itself with tsx's loader, not the tsx wrapper: the wrapper relays SIGTERM only if the
-  // child acknowledges it within 30 ms, and force-kills it (exit 143) on a machine that is busy.
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, [main], {
     cwd: repoRoot,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,7 +117,7 @@ test('a bad or missing configuration variable stops it with one message naming e
 
 test('a standalone service without its required variables lists each missing one', async () => {
   const { DATABASE_URL: _d, KAFKA_BROKERS: _k, PORT: _p, ...clean } = process.env;
-  const child = spawn(tsx, [path.join(repoRoot, 'services', 'ipam', 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'ipam', 'main.js')], {
     cwd: repoRoot,
     env: { ...clean, IPAM_DEFAULT_HOLD_SECONDS: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

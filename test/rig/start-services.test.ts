@@ -61,6 +61,29 @@ test('the services and agents answer, provisioning reaches the rig’s nodes, st
     );
   }
   expect(serviceProcesses.map((s) => s.name).sort()).toEqual(['ipam', 'provisioning', 'quota', 'stats']);
+  // Each is its production bundle on plain node, no TypeScript at run time.
+  for (const s of [...serviceProcesses, ...agents]) {
+    expect(output).toContain(`[${s.name}] starting on http://127.0.0.1:${s.port}: node `);
+    const pids = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return fs
+            .readFileSync(`/proc/${d}/cmdline`, 'utf8')
+            .split('\0')
+            .includes(path.join(repoRoot, s.entry));
+        } catch {
+          return false;
+        }
+      });
+    expect(pids.length).toBeGreaterThanOrEqual(1);
+    for (const pid of pids) {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv[0]).toBe(process.execPath);
+      expect(argv.join(' ')).not.toMatch(/tsx|\.ts\b/);
+    }
+  }
 
   const token = await signLocalToken(await loadOrCreateLocalKey(dataDir), {
     subject: 'ops',

@@ -4,7 +4,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { repoRoot } from './rig';
 
-/** A service running as its own process (services/<name>/src/main.ts through tsx). */
+/**
+ * A service running as its own process: its production bundle (dist/<name>/main.js) on plain node,
+ * as the images and `npm run start:services` run it, or services/<name>/src/main.ts through tsx.
+ */
 export interface ServiceProcess {
   url: string;
   pid: number;
@@ -32,10 +35,51 @@ export interface ServiceProcessOptions {
   readyWithinMs?: number;
   /** The variable the service reads its port from (the node agent: NODE_AGENT_PORT). */
   portVariable?: string;
-  /** `compiled`: the production build (`npm run build`, dist/<service>/main.js) on plain node. */
+  /**
+   * `compiled` (the default): the production build (`npm run build`, dist/<service>/main.js) on
+   * plain node, rebuilt first when a source is newer; `tsx`: the TypeScript entry through tsx.
+   */
   runner?: 'tsx' | 'compiled';
   /** node's own flags, for the compiled runner (the agent's V8 settings). */
   nodeFlags?: readonly string[];
+}
+
+/** The newest modification time of the TypeScript sources a bundle may include. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && entry.name !== 'test' && entry.name !== 'dist') walk(full);
+      } else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    }
+  };
+  walk(path.join(repoRoot, 'services'));
+  return newest;
+}
+
+const built = new Set<string>();
+
+/** Rebuilds dist/<service> when it is missing or older than a source (once per test process). */
+export async function ensureBuilt(service: string): Promise<void> {
+  if (built.has(service)) return;
+  const bundle = path.join(repoRoot, 'dist', service, 'main.js');
+  if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < newestSource()) {
+    // Built aside and moved in file by file (a rename replaces atomically): another test process
+    // may be starting the same bundle meanwhile.
+    const { buildService } = await import('../../deploy/build/build');
+    const aside = fs.mkdtempSync(path.join(repoRoot, 'dist', `.build-${service}-`));
+    try {
+      await buildService(service, { outRoot: aside });
+      fs.mkdirSync(path.dirname(bundle), { recursive: true });
+      for (const file of fs.readdirSync(path.join(aside, service)))
+        fs.renameSync(path.join(aside, service, file), path.join(path.dirname(bundle), file));
+    } finally {
+      fs.rmSync(aside, { recursive: true, force: true });
+    }
+  }
+  built.add(service);
 }
 
 export async function startServiceProcess(
@@ -44,7 +88,8 @@ export async function startServiceProcess(
   logFile: string,
   opts: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
-  const { readyWithinMs = 90_000, portVariable = 'PORT', runner = 'tsx', nodeFlags = [] } = opts;
+  const { readyWithinMs = 90_000, portVariable = 'PORT', runner = 'compiled', nodeFlags = [] } = opts;
+  if (runner === 'compiled') await ensureBuilt(service);
   const port = await freePort();
   const [command, args] =
     runner === 'tsx'

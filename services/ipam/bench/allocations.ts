@@ -1,117 +1,162 @@
 /**
  * `npm run bench:ipam`: allocations per second and p50/p99 latency at 1, 8 and 64 concurrent
- * clients, through the HTTP API of an ipam host on the rig's Postgres (a fresh database), and,
- * in the same run, the floor it is compared with: the same number of single-row INSERT
- * transactions straight through `pg` at the same concurrency.
+ * clients through the HTTP API of ipam as it runs in production (the compiled bundle on plain
+ * node, its own process, a fresh database on the rig's Postgres, the rig's Kafka), and, in the
+ * same run, the floor it is compared with: as many single-row INSERT transactions straight
+ * through `pg` at the same concurrency. After each level the answers and the table are checked:
+ * never an address twice. Bounded by count (BENCH_ALLOCATIONS per level, at most 1,000: the pool).
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
-import { startTestHost } from '@testbed/test-support/test-host';
-import { rigEnv } from '@testbed/test-support/rig';
-import { createIpamService, defaultIpamConfig } from '../src';
+import { loadOrCreateLocalKey, signLocalToken } from '@testbed/kit';
+import { freshPostgresDatabase, randomSuffix, repoRoot, rigEnv } from '@testbed/test-support/rig';
+import { startServiceProcess } from '@testbed/test-support/service-process';
+import { emitFigures, figure, type Figure } from '../../../bench/lib/figures';
+import { drive, httpClient, type LoadResult } from '../../../bench/lib/load';
 
-const LEVELS = [1, 8, 64];
-const PER_LEVEL = Number(process.env.BENCH_ALLOCATIONS ?? 900);
-
-interface Result {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-function summarise(latencies: number[], seconds: number): Result {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
-}
-
-/** Runs `total` calls of `op` from `clients` concurrent loops; bounded by count. */
-async function drive(clients: number, total: number, op: () => Promise<void>): Promise<Result> {
-  let left = total;
-  const latencies: number[] = [];
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (left-- > 0) {
-        const t0 = process.hrtime.bigint();
-        await op();
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-    }),
-  );
-  return summarise(latencies, Number(process.hrtime.bigint() - started) / 1e9);
-}
+const LEVELS = (process.env.BENCH_IPAM_LEVELS ?? '1,8,64').split(',').map(Number);
+const PER_LEVEL = Math.min(1000, Number(process.env.BENCH_ALLOCATIONS ?? 1000));
 
 async function main(): Promise<void> {
-  const host = await startTestHost({
-    name: 'bench_ipam',
-    database: 'postgres',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } }),
-    ],
-  });
-  const token = await host.token('bench', 'operator');
-  const call = async (method: string, pathname: string, body?: unknown) => {
-    const res = await fetch(host.url + pathname, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    await res.arrayBuffer();
-    return res.status;
-  };
-  const created = await call('POST', '/v1/pools', {
-    name: 'bench',
-    cidr: '10.150.0.0/22',
-    rangeStart: '10.150.0.10',
-    rangeEnd: '10.150.3.250',
-    gateway: '10.150.0.1',
-    segment: 'bench',
-  });
-  if (created !== 201) throw new Error(`creating the pool answered ${created}`);
-
-  const floorDb = new pg.Pool({ connectionString: new URL(host.db.url).toString(), max: 64 });
-  await floorDb.query(
-    'CREATE TABLE IF NOT EXISTS public.bench_floor (n bigserial PRIMARY KEY, owner text NOT NULL)',
-  );
-
-  const rows: string[] = [];
+  const env = rigEnv('DATABASE_URL', 'KAFKA_BROKERS');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ipam-'));
+  const database = await freshPostgresDatabase('bench_ipam');
+  const db = new pg.Pool({ connectionString: database.url, max: 64 });
+  let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
+  const results: { clients: number; api: LoadResult; floor: LoadResult }[] = [];
   try {
+    execFileSync(
+      path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [path.join(repoRoot, 'prisma', 'migrate.ts')],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, DATABASE_URL: database.url },
+        stdio: 'pipe',
+      },
+    );
+    service = await startServiceProcess(
+      'ipam',
+      {
+        DATABASE_URL: database.url,
+        KAFKA_BROKERS: env.KAFKA_BROKERS!,
+        KAFKA_NAMESPACE: `bench-ipam-${randomSuffix()}`,
+        DATA_DIR: work,
+        IPAM_SEED_POOLS: 'false',
+        LOG_LEVEL: 'warn',
+        // The per-user limits of mutating requests (300 a minute for a user) are a policy, not
+        // ipam's cost: off, so the figure is the allocation path.
+        RATE_LIMIT_PER_MINUTE: '0',
+        RATE_LIMIT_SERVICE_PER_MINUTE: '0',
+      },
+      path.join(work, 'ipam.log'),
+      // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the service (kept out of the repository).
+      { runner: 'compiled', nodeFlags: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) },
+    );
+    const key = await loadOrCreateLocalKey(work);
+    const token = await signLocalToken(key, {
+      subject: 'bench',
+      role: 'operator',
+      issuer: 'testbed-local',
+      audience: 'testbed',
+    });
+    const client = httpClient(service.url, { authorization: `Bearer ${token}` });
+    const created = await client.request('POST', '/v1/pools', {
+      name: 'bench',
+      cidr: '10.150.0.0/22',
+      rangeStart: '10.150.0.10',
+      rangeEnd: '10.150.3.250',
+      gateway: '10.150.0.1',
+      segment: 'bench',
+    });
+    if (created.status !== 201)
+      throw new Error(`creating the pool answered ${created.status}: ${created.body}`);
+    await db.query('CREATE TABLE public.bench_floor (n bigserial PRIMARY KEY, owner text NOT NULL)');
+
     for (const clients of LEVELS) {
+      const ips: string[] = [];
       const api = await drive(clients, PER_LEVEL, async () => {
-        const status = await call('POST', '/v1/pools/bench/allocations', { owner: 'bench' });
-        if (status !== 201) throw new Error(`allocation answered ${status}`);
+        const answer = await client.request('POST', '/v1/pools/bench/allocations', { owner: 'bench' });
+        if (answer.status !== 201) throw new Error(`allocation answered ${answer.status}: ${answer.body}`);
+        ips.push(...(JSON.parse(answer.body) as { items: { ip: string }[] }).items.map((i) => i.ip));
       });
       const floor = await drive(clients, PER_LEVEL, async () => {
-        await floorDb.query("INSERT INTO public.bench_floor (owner) VALUES ('bench')");
+        await db.query("INSERT INTO public.bench_floor (owner) VALUES ('bench')");
       });
-      rows.push(
-        [
-          String(clients).padStart(7),
-          api.perSecond.toFixed(0).padStart(8),
-          api.p50.toFixed(1).padStart(7),
-          api.p99.toFixed(1).padStart(7),
-          floor.perSecond.toFixed(0).padStart(11),
-          floor.p50.toFixed(2).padStart(9),
-          (floor.perSecond / api.perSecond).toFixed(1).padStart(12),
-        ].join(' '),
-      );
+      // Never an address twice: not in the answers, not in the table.
+      const [row] = (
+        await db.query<{ rows: string; distinct: string }>(
+          "SELECT count(*) AS rows, count(DISTINCT ip_num) AS distinct FROM ipam.allocation WHERE segment = 'bench'",
+        )
+      ).rows;
+      if (
+        new Set(ips).size !== PER_LEVEL ||
+        Number(row!.rows) !== PER_LEVEL ||
+        Number(row!.distinct) !== PER_LEVEL
+      )
+        throw new Error(
+          `addresses twice: ${ips.length} answers, ${new Set(ips).size} distinct; table ${row!.rows} rows, ${row!.distinct} distinct`,
+        );
+      results.push({ clients, api, floor });
       // Give the addresses back (not timed) so every level starts from an empty pool.
-      await host.db.prisma.$executeRaw`DELETE FROM ipam.allocation WHERE pool = 'bench'`;
+      await db.query("DELETE FROM ipam.allocation WHERE pool = 'bench'");
     }
+    client.close();
   } finally {
-    await floorDb.end();
-    await host.stop();
+    await service?.stop();
+    await db.end();
+    await database.drop();
+    fs.rmSync(work, { recursive: true, force: true });
   }
+
   console.log(
-    `\nipam allocations through the API, ${PER_LEVEL} per level, rig Postgres (${rigEnv('DATABASE_URL').DATABASE_URL!.replace(/:[^:@/]+@/, ':***@')})`,
+    `ipam allocations through the API (compiled, own process), ${PER_LEVEL} per level, rig Postgres`,
   );
   console.log('clients  alloc/s  p50 ms  p99 ms  insert/s*  p50 ms*  floor/api');
-  for (const row of rows) console.log(row);
+  for (const { clients, api, floor } of results)
+    console.log(
+      [
+        String(clients).padStart(7),
+        api.perSecond.toFixed(0).padStart(8),
+        api.p50.toFixed(1).padStart(7),
+        api.p99.toFixed(1).padStart(7),
+        floor.perSecond.toFixed(0).padStart(11),
+        floor.p50.toFixed(2).padStart(9),
+        (floor.perSecond / api.perSecond).toFixed(1).padStart(12),
+      ].join(' '),
+    );
   console.log('* the floor: one-row INSERT transactions straight through pg at the same concurrency');
+  const figures: Figure[] = [];
+  for (const { clients, api, floor } of results) {
+    const top = clients === 64;
+    figures.push(
+      figure({
+        id: `ipam.c${clients}.rate`,
+        figure: `ipam allocations/s, ${clients} client${clients === 1 ? '' : 's'} (never an address twice)`,
+        value: api.perSecond,
+        unit: '/s',
+        baseline: { name: 'plain pg inserts', value: floor.perSecond },
+        ...(top ? { target: '≥ 1,000/s', check: { atLeast: 1000 } } : {}),
+      }),
+      figure({
+        id: `ipam.c${clients}.p99`,
+        figure: `ipam allocation p99, ${clients} client${clients === 1 ? '' : 's'}`,
+        value: api.p99,
+        unit: 'ms',
+        baseline: { name: 'plain pg insert p99', value: floor.p99 },
+        ...(top ? { target: '≤ 100 ms', check: { atMost: 100 } } : {}),
+      }),
+    );
+  }
+  emitFigures(figures);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench:ipam failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

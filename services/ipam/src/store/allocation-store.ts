@@ -46,7 +46,10 @@ export async function insertAllocations(
   ips: Ipv4[],
   fieldsOf: { owner: string; heldUntil: Date; requestId: string | null },
 ): Promise<Allocation[]> {
+  // A writer that takes no lock may have inserted one of them meanwhile: skipped, not an error
+  // that would end the transaction; the caller sees the shortfall.
   const rows = await tx.allocation.createManyAndReturn({
+    skipDuplicates: true,
     data: ips.map((ip) => ({
       poolName: pool.name,
       segment: pool.segment,
@@ -60,6 +63,95 @@ export async function insertAllocations(
     select: fields,
   });
   return rows.map(toAllocation).sort((a, b) => (parseIpv4(a.ip) as Ipv4) - (parseIpv4(b.ip) as Ipv4));
+}
+
+export interface NextRequestRow {
+  owner: string;
+  heldUntil: Date;
+  requestId: string | null;
+}
+
+/**
+ * Takes the lowest free addresses of [from, to] on the segment, one per request, and records
+ * them, in one statement: the database walks the unique index for the free addresses and inserts
+ * them with their requests' owners, deadlines and ids. Fewer rows than requests come back when the
+ * range runs out (the first requests are served) or when a writer that takes no lock (see
+ * next-addresses-statement.ts) inserted one of the addresses meanwhile: the unique key skips it.
+ * The caller holds the segment's lock.
+ */
+export async function insertNextFree(
+  tx: Tx,
+  pool: Pool,
+  reserved: Ipv4[],
+  requests: readonly NextRequestRow[],
+): Promise<Allocation[]> {
+  if (requests.length === 0) return [];
+  const rows = await tx.$queryRaw<
+    {
+      ip: string;
+      pool: string;
+      segment: string;
+      state: AllocationState;
+      owner: string;
+      held_until: Date | null;
+      container_id: string | null;
+      request_id: string | null;
+      created_at: Date;
+      k: bigint | number;
+    }[]
+  >`
+    WITH free AS (
+      SELECT n, row_number() OVER (ORDER BY n) AS k FROM (
+        SELECT n FROM generate_series(${BigInt(pool.rangeStart)}::bigint, ${BigInt(pool.rangeEnd)}::bigint) AS n
+        WHERE NOT (n = ANY(${reserved.map(BigInt)}::bigint[]))
+          AND NOT EXISTS (SELECT 1 FROM ipam.allocation a WHERE a.segment = ${pool.segment} AND a.ip_num = n)
+        ORDER BY n
+        LIMIT ${requests.length}
+      ) f
+    ), req AS (
+      SELECT * FROM unnest(
+        ${requests.map((r) => r.owner)}::text[],
+        ${requests.map((r) => r.heldUntil.toISOString())}::timestamptz[],
+        ${requests.map((r) => r.requestId)}::text[]
+      ) WITH ORDINALITY AS r(owner, held_until, request_id, k)
+    ), inserted AS (
+      INSERT INTO ipam.allocation (pool, segment, ip_num, ip, owner, state, held_until, request_id, updated_at)
+      SELECT ${pool.name}, ${pool.segment}, free.n, host('0.0.0.0'::inet + free.n), req.owner,
+        'held'::ipam.allocation_state, req.held_until, req.request_id, now()
+      FROM free JOIN req USING (k)
+      ON CONFLICT (segment, ip_num) DO NOTHING
+      RETURNING ip_num, ip, pool, segment, state, owner, held_until, container_id, request_id, created_at
+    )
+    SELECT inserted.ip, inserted.pool, inserted.segment, inserted.state::text AS state, inserted.owner,
+      inserted.held_until, inserted.container_id, inserted.request_id, inserted.created_at, free.k
+    FROM inserted JOIN free ON free.n = inserted.ip_num
+    ORDER BY free.k`;
+  return rows.map((r) => ({
+    ip: r.ip,
+    pool: r.pool,
+    segment: r.segment,
+    state: r.state,
+    owner: r.owner,
+    heldUntil: r.held_until,
+    containerId: r.container_id,
+    requestId: r.request_id,
+    createdAt: r.created_at,
+  }));
+}
+
+export async function findByRequests(tx: Tx, requestIds: string[]): Promise<Map<string, Allocation[]>> {
+  const rows = await tx.allocation.findMany({
+    where: { requestId: { in: requestIds } },
+    select: fields,
+    orderBy: { ipNum: 'asc' },
+  });
+  const out = new Map<string, Allocation[]>();
+  for (const row of rows.map(toAllocation)) {
+    const list = out.get(row.requestId!) ?? [];
+    list.push(row);
+    out.set(row.requestId!, list);
+  }
+  return out;
 }
 
 export async function findAllocations(tx: Tx, segment: string, ips: Ipv4[]): Promise<Allocation[]> {

@@ -40,6 +40,19 @@ type Query = Pick<DbTransaction, '$queryRaw'>;
 // Free text from clients (user agents, reasons) is bounded: the log is not a place to store blobs.
 const clip = (s: string | undefined, max: number) => (s === undefined ? null : s.slice(0, max));
 
+/** The entry with its free text bounded as the table keeps it. */
+export function boundedAuditEntry(e: NewAuditEntry): NewAuditEntry {
+  const bounded = (s: string | undefined, max: number) => (s === undefined ? undefined : s.slice(0, max));
+  return {
+    ...e,
+    targetId: bounded(e.targetId, 256),
+    reason: bounded(e.reason, 1000),
+    sourceIp: bounded(e.sourceIp, 64),
+    userAgent: bounded(e.userAgent, 256),
+    requestId: bounded(e.requestId, 128),
+  };
+}
+
 export async function insertAuditEntry(tx: Exec, e: NewAuditEntry): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO audit.entry (at, source, actor, role, token_id, action, target_type, target_id,
@@ -49,6 +62,35 @@ export async function insertAuditEntry(tx: Exec, e: NewAuditEntry): Promise<void
       ${clip(e.reason, 1000)}, ${clip(e.sourceIp, 64)}, ${clip(e.userAgent, 256)},
       ${clip(e.requestId, 128)}, ${e.traceId ?? null}, ${e.inTransaction},
       ${JSON.stringify(e.details ?? {})}::jsonb)`;
+}
+
+/** Several entries in one statement (a transaction that serves several requests at once). */
+export async function insertAuditEntries(tx: Exec, entries: readonly NewAuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO audit.entry (at, source, actor, role, token_id, action, target_type, target_id,
+      result, status, reason, source_ip, user_agent, request_id, trace_id, in_transaction, details)
+    VALUES ${Prisma.join(
+      entries.map(
+        (e) => Prisma.sql`(${e.at ?? new Date()}, ${e.source}, ${e.actor}, ${e.role}, ${e.tokenId ?? null},
+      ${e.action}, ${e.targetType}, ${clip(e.targetId, 256)}, ${e.result}, ${e.status ?? null},
+      ${clip(e.reason, 1000)}, ${clip(e.sourceIp, 64)}, ${clip(e.userAgent, 256)},
+      ${clip(e.requestId, 128)}, ${e.traceId ?? null}, ${e.inTransaction},
+      ${JSON.stringify(e.details ?? {})}::jsonb)`,
+      ),
+    )}`;
+}
+
+/**
+ * `INSERT INTO audit.entry` of the rows `select` yields, as (at, source, actor, role, token_id,
+ * action, target_type, target_id, result, status, reason, source_ip, user_agent, request_id,
+ * trace_id, in_transaction, details jsonb): for a statement that records a change together with
+ * making it (a data-modifying CTE).
+ */
+export function auditInsertOf(select: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`INSERT INTO audit.entry (at, source, actor, role, token_id, action, target_type,
+    target_id, result, status, reason, source_ip, user_agent, request_id, trace_id, in_transaction, details)
+    ${select}`;
 }
 
 export interface AuditFilter {

@@ -1,6 +1,8 @@
 export { withAuditRequest, currentAuditRequest, type AuditRequest } from './audit-context';
 export { routeActionOf, collectionPaths, type RouteAction } from './audit-action';
 export {
+  auditInsertOf,
+  boundedAuditEntry,
   insertAuditEntry,
   listAuditEntries,
   type AuditEntry,
@@ -8,5 +10,12 @@ export {
   type AuditResult,
   type NewAuditEntry,
 } from './audit-store';
-export { recordAudit, type AuditFacts } from './record';
+export {
+  auditEntryOf,
+  captureAudit,
+  recordAudit,
+  recordAudits,
+  type AuditCapture,
+  type AuditFacts,
+} from './record';
 export { pruneAuditEntries, auditPruneTask } from './prune';

@@ -5,7 +5,9 @@ export {
   type CloudEvent,
 } from './cloud-event';
 export { NonRetriableError, isRetriable, nonRetriable } from './errors';
-export { enqueueEvent, type EnqueueEventInput } from './outbox';
+export { cloudEventSql, enqueueEvent, enqueueEvents, type EnqueueEventInput } from './outbox';
+export { outboxInsertOf } from './outbox-store';
+export { captureTraceHeaders } from './trace-context';
 export { eventRouter, issuesText, onEvent, type EventRoute, type RoutedEvent } from './event-router';
 export {
   relayOutboxBatch,

@@ -34,6 +34,28 @@ export async function insertOutboxRow(tx: Exec, row: NewOutboxRow): Promise<void
     VALUES (${row.id}::uuid, ${row.source}, ${row.topic}, ${row.key}, ${JSON.stringify(row.event)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)`;
 }
 
+/** Several rows in one statement (a combined transaction's events), in the given order. */
+export async function insertOutboxRows(tx: Exec, rows: readonly NewOutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO bus.outbox (id, source, topic, key, event, headers)
+    VALUES ${Prisma.join(
+      rows.map(
+        (row) =>
+          Prisma.sql`(${row.id}::uuid, ${row.source}, ${row.topic}, ${row.key}, ${JSON.stringify(row.event)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)`,
+      ),
+    )}`;
+}
+
+/**
+ * `INSERT INTO bus.outbox` of the rows `select` yields, as (id uuid, source, topic, key, event
+ * jsonb, headers jsonb): for a statement that writes its events together with the change they
+ * announce (a data-modifying CTE), so both take one round trip and commit as one.
+ */
+export function outboxInsertOf(select: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`INSERT INTO bus.outbox (id, source, topic, key, event, headers) ${select}`;
+}
+
 /** For rows with a deterministic id (dead letters): a second write of the same row is a no-op. */
 export async function insertOutboxRowOnce(tx: Exec, row: NewOutboxRow): Promise<void> {
   await tx.$executeRaw`

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from './cloud-event';
-import { insertOutboxRow } from './outbox-store';
+import { Prisma } from '../db/generated/client';
+import { insertOutboxRow, insertOutboxRows, type NewOutboxRow } from './outbox-store';
 import { captureTraceHeaders } from './trace-context';
-import type { TxClient } from './types';
+import type { EventHeaders, TxClient } from './types';
 
 export interface EnqueueEventInput<T> {
   /** The emitting service (CloudEvents `source`; the relay can be limited to some sources). */
@@ -21,15 +22,10 @@ export interface EnqueueEventInput<T> {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/**
- * The transactional outbox write: the event is inserted with the caller's transaction, so it is
- * published if and only if the state change it announces commits. The active trace context is
- * stored with it, so the relay's publish span (and every consumer after it) joins the caller's trace.
- */
-export async function enqueueEvent<T>(
-  tx: Pick<TxClient, '$executeRaw'>,
+function outboxRowOf<T>(
   input: EnqueueEventInput<T>,
-): Promise<CloudEvent<T>> {
+  headers: EventHeaders,
+): { event: CloudEvent<T>; row: NewOutboxRow } {
   const id = input.id ?? randomUUID();
   if (!UUID.test(id)) throw new TypeError(`event id must be a UUID, got ${JSON.stringify(id)}`);
   for (const field of ['source', 'topic', 'key', 'type'] as const) {
@@ -47,13 +43,52 @@ export async function enqueueEvent<T>(
     datacontenttype: 'application/json',
     data: input.data,
   };
-  await insertOutboxRow(tx, {
-    id,
-    source: input.source,
-    topic: input.topic,
-    key: input.key,
-    event,
-    headers: captureTraceHeaders(),
-  });
+  return { event, row: { id, source: input.source, topic: input.topic, key: input.key, event, headers } };
+}
+
+/**
+ * The transactional outbox write: the event is inserted with the caller's transaction, so it is
+ * published if and only if the state change it announces commits. The active trace context is
+ * stored with it, so the relay's publish span (and every consumer after it) joins the caller's trace.
+ */
+export async function enqueueEvent<T>(
+  tx: Pick<TxClient, '$executeRaw'>,
+  input: EnqueueEventInput<T>,
+): Promise<CloudEvent<T>> {
+  const { event, row } = outboxRowOf(input, captureTraceHeaders());
+  await insertOutboxRow(tx, row);
   return event;
+}
+
+/**
+ * Several events in one statement, each with the trace headers of the request it announces (a
+ * transaction that serves several requests at once is in none of their traces alone).
+ */
+export async function enqueueEvents<T>(
+  tx: Pick<TxClient, '$executeRaw'>,
+  inputs: readonly (EnqueueEventInput<T> & { traceHeaders: EventHeaders })[],
+): Promise<CloudEvent<T>[]> {
+  const built = inputs.map(({ traceHeaders, ...input }) => outboxRowOf(input, traceHeaders));
+  await insertOutboxRows(
+    tx,
+    built.map((b) => b.row),
+  );
+  return built.map((b) => b.event);
+}
+
+/**
+ * The CloudEvent of `enqueueEvent` as a jsonb expression, for events made inside a SQL statement
+ * (see outboxInsertOf): `id`, `subject` and `data` are expressions over the statement's rows.
+ */
+export function cloudEventSql(parts: {
+  id: Prisma.Sql;
+  source: string;
+  type: string;
+  time: Date;
+  subject: Prisma.Sql;
+  data: Prisma.Sql;
+}): Prisma.Sql {
+  return Prisma.sql`jsonb_build_object('specversion', '1.0', 'id', (${parts.id})::text,
+    'source', ${parts.source}::text, 'type', ${parts.type}::text, 'time', ${parts.time.toISOString()}::text,
+    'subject', ${parts.subject}, 'datacontenttype', 'application/json', 'data', ${parts.data})`;
 }

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: every benchmark against the rig (`npm run stack:up` first), one after another,
+ * each bounded in count and time and stopped by the harness past its time limit; their figures
+ * go to bench/results.json and bench/results.md (figure, baseline in the same run, ratio, target,
+ * holds or not). Each benchmark also runs alone (its npm script or `npx tsx <file>`).
+ *
+ *   npm run bench                    all of them (about 25 minutes)
+ *   npm run bench -- ipam list       only these
+ *   npm run bench -- --with-test-run also the whole test command from a fresh clone (about 15
+ *                                    minutes; it brings the rig down at its end, so it runs last)
+ *
+ * Without --with-test-run the test command's figures are those of its last run on this machine
+ * (deploy/local/test-all.sh records them), with the time of that run.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { figure, markdownTable, type Figure } from './lib/figures';
+import { lastTestRunFigures, runTestCommandFromFreshClone } from './lib/test-run';
+
+const root = path.resolve(__dirname, '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+interface Benchmark {
+  name: string;
+  script: string;
+  /** The harness stops it past this (it is bounded itself; this is the backstop). */
+  limitMinutes: number;
+  env?: Record<string, string>;
+}
+
+const BENCHMARKS: Benchmark[] = [
+  { name: 'ipam', script: 'services/ipam/bench/allocations.ts', limitMinutes: 5 },
+  { name: 'provision', script: 'services/provisioning/bench/provision.ts', limitMinutes: 8 },
+  { name: 'provision-nodes', script: 'services/provisioning/bench/provision-nodes.ts', limitMinutes: 8 },
+  { name: 'list', script: 'services/provisioning/bench/list.ts', limitMinutes: 5 },
+  { name: 'startup', script: 'bench/startup-memory.ts', limitMinutes: 6 },
+  { name: 'stats', script: 'services/stats/bench/stats.ts', limitMinutes: 12 },
+];
+
+function runOne(
+  b: Benchmark,
+  figuresFile: string,
+): Promise<{ code: number | null; timedOut: boolean; seconds: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(tsx, [path.join(root, b.script)], {
+      cwd: root,
+      env: { ...process.env, ...b.env, BENCH_FIGURES_OUT: figuresFile },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, b.limitMinutes * 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, timedOut, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+function commitOf(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const withTestRun = argv.includes('--with-test-run');
+  const unknownFlags = argv.filter((a) => a.startsWith('-') && a !== '--with-test-run');
+  if (unknownFlags.length > 0) throw new Error(`unknown option ${unknownFlags.join(' ')}`);
+  const asked = argv.filter((a) => !a.startsWith('-'));
+  const unknown = asked.filter((a) => a !== 'test-run' && !BENCHMARKS.some((b) => b.name === a));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown benchmark ${unknown.join(', ')} (${BENCHMARKS.map((b) => b.name).join(', ')}, test-run)`,
+    );
+  const chosen = asked.length > 0 ? BENCHMARKS.filter((b) => asked.includes(b.name)) : BENCHMARKS;
+
+  const figures: Figure[] = [];
+  const runs: { name: string; seconds: number; status: string }[] = [];
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  for (const b of chosen) {
+    process.stdout.write(`\n== ${b.name}: ${b.script} (at most ${b.limitMinutes} min)\n`);
+    const file = path.join(work, `${b.name}.jsonl`);
+    const r = await runOne(b, file);
+    const got = fs.existsSync(file)
+      ? fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Figure)
+      : [];
+    const status = r.timedOut
+      ? `stopped after ${b.limitMinutes} min`
+      : r.code === 0
+        ? 'ok'
+        : `exit ${r.code}`;
+    runs.push({ name: b.name, seconds: r.seconds, status });
+    figures.push(...got);
+    if (status !== 'ok' || got.length === 0)
+      figures.push(
+        figure({
+          id: `${b.name}.run`,
+          figure: `${b.name} benchmark ran to its end`,
+          value: status === 'ok' ? 1 : 0,
+          unit: '',
+          target: 'ran, with figures',
+          check: { atLeast: 1 },
+          note: `${status}, ${got.length} figures`,
+        }),
+      );
+  }
+  if (asked.length === 0 || asked.includes('test-run') || withTestRun) {
+    process.stdout.write('\n== test-run: the whole test command from a fresh clone\n');
+    figures.push(...(withTestRun ? await runTestCommandFromFreshClone(root) : lastTestRunFigures()));
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+
+  const results = {
+    ranAt: new Date().toISOString(),
+    commit: commitOf(),
+    machine: {
+      cpus: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    runs,
+    figures,
+  };
+  const outDir = path.join(root, 'bench');
+  fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  const missed = figures.filter((f) => f.holds === false);
+  const md = [
+    `# Benchmark results`,
+    '',
+    `\`npm run bench\` at ${results.ranAt} on commit ${results.commit} (${results.machine.cpus} cores, ` +
+      `${results.machine.memoryGiB} GiB, Node ${results.machine.node}); every ratio is against a baseline ` +
+      `measured in the same run.`,
+    '',
+    markdownTable(figures),
+    '',
+    `Benchmarks: ${runs.map((r) => `${r.name} ${r.seconds.toFixed(0)} s (${r.status})`).join(', ')}.`,
+    '',
+    missed.length === 0
+      ? 'Every target holds.'
+      : `Targets missed: ${missed.map((f) => f.figure).join('; ')}.`,
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(outDir, 'results.md'), md);
+  process.stdout.write(`\n${md}\nwritten: bench/results.json, bench/results.md\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
