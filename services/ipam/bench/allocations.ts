@@ -4,7 +4,8 @@
  * node, its own process, a fresh database on the rig's Postgres, the rig's Kafka), and, in the
  * same run, the floor it is compared with: as many single-row INSERT transactions straight
  * through `pg` at the same concurrency. After each level the answers and the table are checked:
- * never an address twice. Bounded by count (BENCH_ALLOCATIONS per level, at most 1,000: the pool).
+ * never an address twice. Bounded by count (BENCH_ALLOCATIONS per level, at most 4,000: the pool),
+ * each level after a warm-up of 200 allocations that is not counted.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +19,8 @@ import { emitFigures, figure, type Figure } from '../../../bench/lib/figures';
 import { drive, httpClient, type LoadResult } from '../../../bench/lib/load';
 
 const LEVELS = (process.env.BENCH_IPAM_LEVELS ?? '1,8,64').split(',').map(Number);
-const PER_LEVEL = Math.min(1000, Number(process.env.BENCH_ALLOCATIONS ?? 1000));
+const PER_LEVEL = Math.min(4000, Number(process.env.BENCH_ALLOCATIONS ?? 3000));
+const WARM_UP = 200;
 
 async function main(): Promise<void> {
   const env = rigEnv('DATABASE_URL', 'KAFKA_BROKERS');
@@ -65,9 +67,9 @@ async function main(): Promise<void> {
     const client = httpClient(service.url, { authorization: `Bearer ${token}` });
     const created = await client.request('POST', '/v1/pools', {
       name: 'bench',
-      cidr: '10.150.0.0/22',
+      cidr: '10.150.0.0/20',
       rangeStart: '10.150.0.10',
-      rangeEnd: '10.150.3.250',
+      rangeEnd: '10.150.15.250',
       gateway: '10.150.0.1',
       segment: 'bench',
     });
@@ -76,6 +78,12 @@ async function main(): Promise<void> {
     await db.query('CREATE TABLE public.bench_floor (n bigserial PRIMARY KEY, owner text NOT NULL)');
 
     for (const clients of LEVELS) {
+      // Warm-up (JIT, connections), given back before the level starts.
+      await drive(clients, WARM_UP, async () => {
+        const answer = await client.request('POST', '/v1/pools/bench/allocations', { owner: 'bench' });
+        if (answer.status !== 201) throw new Error(`allocation answered ${answer.status}: ${answer.body}`);
+      });
+      await db.query("DELETE FROM ipam.allocation WHERE pool = 'bench'");
       const ips: string[] = [];
       const api = await drive(clients, PER_LEVEL, async () => {
         const answer = await client.request('POST', '/v1/pools/bench/allocations', { owner: 'bench' });
