@@ -10,11 +10,15 @@
  *     "unavailable": { "ssh2": "why it is never used" } npm packages replaced by a module that
  *   }                                                   throws, naming them, when anything of theirs is used
  *
- *   npm run build                        every service that has src/main.ts
+ *   npm run build                        every service that has src/main.ts, and `migrate`
  *   npm run build -- node-agent stats    only these
  *   npm run build -- --node-modules node-agent
  *       also copies the npm packages the bundle loads (and theirs) into dist/<name>/node_modules,
- *       so dist/<name> runs on its own (services/node-agent/Dockerfile's final image)
+ *       so dist/<name> runs on its own (the final stage of each services/<name>/Dockerfile)
+ *
+ * `migrate` is prisma/migrate.ts (`npm run db:migrate`, the chart's migrations Job) bundled into
+ * dist/migrate/main.js; it reads the migrations from prisma/migrations, found upwards from its
+ * folder, so an image holds that folder beside dist/.
  */
 import { builtinModules } from 'node:module';
 import fs from 'node:fs';
@@ -40,6 +44,9 @@ export function packageOf(specifier: string): string {
 function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
+
+/** Bundles that are not a service's src/main.ts: name → entry, from the repository root. */
+export const otherEntries: Readonly<Record<string, string>> = { migrate: 'prisma/migrate.ts' };
 
 export function servicesWithEntry(): string[] {
   return fs
@@ -119,17 +126,24 @@ function copyPackages(roots: string[], outDir: string): number {
       dependencies?: Record<string, string>;
       optionalDependencies?: Record<string, string>;
       peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
     }>(path.join(dir, 'package.json'));
     for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep, dir, false);
     for (const dep of Object.keys(pkg.optionalDependencies ?? {})) visit(dep, dir, true);
-    // A peer the repository has installed is what the package loads here; a missing one it does without.
-    for (const dep of Object.keys(pkg.peerDependencies ?? {})) visit(dep, dir, true);
+    // A peer the repository has installed is what the package loads here; a missing one it does
+    // without. A peer the package itself calls optional is left out: it is there for the
+    // development tools (@prisma/client names the prisma CLI and typescript), and whatever the
+    // bundle loads of it is a root of its own.
+    for (const dep of Object.keys(pkg.peerDependencies ?? {}))
+      if (!pkg.peerDependenciesMeta?.[dep]?.optional) visit(dep, dir, true);
   };
   for (const name of roots) visit(name, repoRoot, false);
   for (const [dir, rel] of placed) {
     fs.cpSync(dir, path.join(outDir, rel), {
       recursive: true,
       dereference: true,
+      // The packages' own times: an unchanged package copies as unchanged (a Docker build context).
+      preserveTimestamps: true,
       // Nested node_modules are copied as packages of their own, only when something needs them.
       filter: (src) => path.relative(dir, src).split(path.sep)[0] !== 'node_modules',
     });
@@ -142,9 +156,12 @@ export async function buildService(
   opts: { nodeModules?: boolean; outRoot?: string } = {},
 ): Promise<{ outfile: string; bytes: number; external: string[]; copied: number }> {
   const serviceDir = path.join(servicesDir, name);
-  const entry = path.join(serviceDir, 'src', 'main.ts');
+  const other = Object.hasOwn(otherEntries, name) ? otherEntries[name] : undefined;
+  const entry = other ? path.join(repoRoot, other) : path.join(serviceDir, 'src', 'main.ts');
   if (!fs.existsSync(entry)) throw new Error(`services/${name}/src/main.ts does not exist`);
-  const manifest = readJson<{ testbedBuild?: ServiceBuild }>(path.join(serviceDir, 'package.json'));
+  const manifest = other
+    ? {}
+    : readJson<{ testbedBuild?: ServiceBuild }>(path.join(serviceDir, 'package.json'));
   const outDir = path.join(opts.outRoot ?? distDir, name);
   fs.rmSync(outDir, { recursive: true, force: true });
   const outfile = path.join(outDir, 'main.js');
@@ -171,7 +188,7 @@ async function cli(argv: string[]): Promise<void> {
   const unknown = argv.filter((a) => a.startsWith('-') && a !== '--node-modules');
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (only --node-modules)`);
   const asked = argv.filter((a) => !a.startsWith('-'));
-  const names = asked.length > 0 ? asked : servicesWithEntry();
+  const names = asked.length > 0 ? asked : [...servicesWithEntry(), ...Object.keys(otherEntries)];
   for (const name of names) {
     const t0 = Date.now();
     const r = await buildService(name, { nodeModules });

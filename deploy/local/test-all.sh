@@ -23,9 +23,11 @@ step "type check and lint"
 npm run --silent typecheck
 npm run --silent lint
 
-# The production bundles: tests run the node agent as it runs on a node (plain node, dist/).
+# The production bundles: tests run the services as they run in production (plain node, dist/);
+# the portal's pages once here, not by several test files at once.
 step "build"
 npm run --silent build
+npm run --silent build:portal
 
 step "jaeger (for the rig)"
 if ! wait "$jaeger_pid"; then

@@ -353,13 +353,23 @@ describe('charts/testbed', () => {
     );
   });
 
-  test('the migrations Job is a pre-install/pre-upgrade hook running prisma/migrate.ts', () => {
+  test('the migrations Job is a pre-install/pre-upgrade hook running prisma/migrate.ts compiled, in its own image', async () => {
     expect(fs.existsSync(path.join(repoRoot, 'prisma', 'migrate.ts'))).toBe(true);
     const job = one<batch.IJob>(defaults, 'Job', `${release}-testbed-migrations`);
     const hooks = job.metadata!.annotations!['helm.sh/hook']!.split(',');
     expect(hooks.sort()).toEqual(['pre-install', 'pre-upgrade']);
     const container = job.spec!.template.spec!.containers[0]!;
-    expect(container.command).toEqual(['node_modules/.bin/tsx', 'prisma/migrate.ts']);
+    expect(container.image).toBe('testbed/migrate:0.1.0');
+    expect(container.command).toEqual(['node', 'dist/migrate/main.js']);
+    // dist/migrate is `npm run build`'s bundle of prisma/migrate.ts; the image (the workspace
+    // Dockerfile's `migrate` target) holds it and the migrations it reads, found upwards from it.
+    const { otherEntries } = await import('../../deploy/build/build');
+    expect(otherEntries.migrate).toBe('prisma/migrate.ts');
+    const workspace = fs.readFileSync(path.join(repoRoot, 'services', 'kit', 'Dockerfile'), 'utf8');
+    const migrateStage = workspace.slice(workspace.indexOf(' AS migrate\n'));
+    expect(migrateStage).toMatch(/COPY --from=built \/app\/dist\/migrate\/ dist\/migrate\//);
+    expect(migrateStage).toMatch(/COPY --from=built \/app\/prisma\/migrations\/ prisma\/migrations\//);
+    expect(migrateStage).toMatch(/USER 10001:10001/);
     expect(job.spec!.template.spec!.restartPolicy).toBe('Never');
 
     // Pre-install hooks run before the release's own Secret exists: the Job reads a hook Secret
@@ -504,12 +514,17 @@ describe('charts/testbed', () => {
     expect(container.image).toBe('testbed/portal:0.1.0');
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    // Its image runs the portal's server bundle on the pages the workspace image's build stage made.
+    // Its image runs the portal's server bundle on the pages the workspace Dockerfile's build stage
+    // made, taken from the build's output (its `output` target, the BUILD argument).
     const dockerfile = fs.readFileSync(path.join(repoRoot, 'services', 'portal', 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('CMD ["node", "dist/portal/main.js"]');
+    expect(dockerfile).toContain('COPY --from=build /app/services/portal/dist/ services/portal/dist/');
     const workspace = fs.readFileSync(path.join(repoRoot, 'services', 'kit', 'Dockerfile'), 'utf8');
     expect(workspace).toMatch(/RUN npm run build && npm run build:portal/);
     expect(workspace).toMatch(/COPY --from=build \/app\/services\/portal\/dist\/ services\/portal\/dist\//);
+    expect(workspace).toMatch(
+      /COPY --from=bundles \/app\/services\/portal\/dist\/ \/app\/services\/portal\/dist\//,
+    );
 
     // Its variables, each in services/portal/README.md's table; unset ones left out.
     const own = one<core.IConfigMap>(objects, 'ConfigMap', objectName('portal')).data!;
@@ -568,7 +583,7 @@ describe('charts/testbed', () => {
     expect(refused('services.portal.env.PORTAL_OIDC_ISSUER=login.example.org')).toMatch(/PORTAL_OIDC_ISSUER/);
     expect(refused('services.portal.env.PORTAL_OIDC_RESOURCE=testbed')).toMatch(/PORTAL_OIDC_RESOURCE/);
 
-    // skaffold builds its image (on the workspace image) and deploys exactly that one.
+    // skaffold builds its image (from the build's output) and deploys exactly that one.
     const skaffold = parseAllDocuments(
       fs.readFileSync(path.join(repoRoot, 'skaffold.yaml'), 'utf8'),
     )[0]!.toJS() as {
@@ -577,7 +592,7 @@ describe('charts/testbed', () => {
     };
     expect(skaffold.build.artifacts.find((a) => a.image === 'testbed/portal')).toMatchObject({
       docker: { dockerfile: 'services/portal/Dockerfile' },
-      requires: [{ image: 'testbed/kit', alias: 'BASE' }],
+      requires: [{ image: 'testbed/build', alias: 'BUILD' }],
     });
     expect(skaffold.deploy.helm.releases[0]!.setValueTemplates).toMatchObject({
       'services.portal.image.repository': '{{.IMAGE_REPO_testbed_portal}}',
@@ -689,20 +704,40 @@ describe('charts/testbed', () => {
     const dev = skaffold.profiles.find((p) => p.name === 'dev')!.build!.artifacts;
     const set = skaffold.deploy.helm.releases[0]!.setValueTemplates;
     const devCommands = find<Deployment>(render('dev.watch=true'), 'Deployment');
+    // The build's output and the migrations image come from the workspace Dockerfile, in both.
+    for (const artifacts of [skaffold.build.artifacts, dev]) {
+      expect(artifacts.find((a) => a.image === 'testbed/build')?.docker).toEqual({
+        dockerfile: 'services/kit/Dockerfile',
+        target: 'output',
+      });
+      expect(artifacts.find((a) => a.image === 'testbed/migrate')?.docker).toEqual({
+        dockerfile: 'services/kit/Dockerfile',
+        target: 'migrate',
+      });
+    }
+    expect(set).toMatchObject({
+      'migrations.image.repository': '{{.IMAGE_REPO_testbed_migrate}}',
+      'migrations.image.tag': '{{.IMAGE_TAG_testbed_migrate}}',
+      'migrations.image.digest': '{{.IMAGE_DIGEST_testbed_migrate}}',
+    });
     for (const name of services) {
       const image = `testbed/${name}`;
       const dockerfile = `services/${name}/Dockerfile`;
       expect(skaffold.build.artifacts.find((a) => a.image === image)).toMatchObject({
         docker: { dockerfile },
-        requires: [{ image: 'testbed/kit', alias: 'BASE' }],
+        requires: [{ image: 'testbed/build', alias: 'BUILD' }],
       });
-      // Its Dockerfile is the workspace image running the service's production bundle on plain
-      // node; dev.watch runs the entry itself with tsx.
+      // Its Dockerfile is Node (the official image unless NODE_IMAGE says otherwise) and the
+      // service's production bundle with its npm packages from the build, run on plain node as a
+      // numeric non-root user; dev.watch runs the entry itself with tsx.
       const entry = `services/${name}/src/main.ts`;
       expect(fs.existsSync(path.join(repoRoot, entry))).toBe(true);
-      expect(fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8')).toContain(
-        `CMD ["node", "dist/${name}/main.js"]`,
-      );
+      const text = fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8');
+      expect(text).toContain(`CMD ["node", "dist/${name}/main.js"]`);
+      expect(text).toContain('ARG NODE_IMAGE=node:20-bookworm-slim');
+      expect(text).toContain('FROM ${BUILD} AS build');
+      expect(text).toContain(`COPY --from=build /app/dist/${name}/ dist/${name}/`);
+      expect(text).toMatch(/^USER 10001:10001$/m);
       const devCommand = devCommands.find((d) => d.metadata!.name === objectName(name))!.spec!.template.spec!
         .containers[0]!.command;
       expect(devCommand?.at(-1)).toBe(entry);
