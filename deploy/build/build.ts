@@ -16,10 +16,14 @@
  *       also copies the npm packages the bundle loads (and theirs) into dist/<name>/node_modules,
  *       so dist/<name> runs on its own (the final stage of each services/<name>/Dockerfile)
  *
+ * The Prisma client (services/kit/src/db/generated) is generated first when it is missing or
+ * older than prisma/schema.
+ *
  * `migrate` is prisma/migrate.ts (`npm run db:migrate`, the chart's migrations Job) bundled into
  * dist/migrate/main.js; it reads the migrations from prisma/migrations, found upwards from its
  * folder, so an image holds that folder beside dist/.
  */
+import { execFileSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -183,12 +187,30 @@ export async function buildService(
   return { outfile, bytes: fs.statSync(outfile).size, external, copied };
 }
 
+const generatedClient = path.join(servicesDir, 'kit', 'src', 'db', 'generated', 'client.ts');
+const schemaDir = path.join(repoRoot, 'prisma', 'schema');
+
+/**
+ * The Prisma client the bundles include is generated from prisma/schema (git does not keep it):
+ * made here when it is missing or older than a schema file, so the build alone suffices.
+ */
+export function ensureGeneratedClient(): boolean {
+  const newestSchema = Math.max(
+    ...fs.readdirSync(schemaDir).map((f) => fs.statSync(path.join(schemaDir, f)).mtimeMs),
+  );
+  if (fs.existsSync(generatedClient) && fs.statSync(generatedClient).mtimeMs >= newestSchema) return false;
+  execFileSync('npm', ['run', '--silent', 'db:generate'], { cwd: repoRoot, stdio: 'inherit' });
+  return true;
+}
+
 async function cli(argv: string[]): Promise<void> {
   const nodeModules = argv.includes('--node-modules');
   const unknown = argv.filter((a) => a.startsWith('-') && a !== '--node-modules');
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (only --node-modules)`);
   const asked = argv.filter((a) => !a.startsWith('-'));
   const names = asked.length > 0 ? asked : [...servicesWithEntry(), ...Object.keys(otherEntries)];
+  if (ensureGeneratedClient())
+    process.stdout.write('build: generated the Prisma client from prisma/schema\n');
   for (const name of names) {
     const t0 = Date.now();
     const r = await buildService(name, { nodeModules });

@@ -8,11 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadEnvFile } from '@testbed/kit';
-import { buildService } from '../build/build';
+import { buildService, ensureGeneratedClient } from '../build/build';
 import { nodeAgentProcesses, serviceProcesses } from './services';
 
 const root = path.resolve(__dirname, '..', '..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 function run(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,12 +36,19 @@ async function main(): Promise<void> {
   process.env.PROVISIONING_HELPER_IMAGE ??= 'testbed/busybox';
   // Every process exports its spans to the rig's Jaeger (http://127.0.0.1:16686 shows them).
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??= process.env.JAEGER_OTLP_ENDPOINT;
-  const migrate = run('migrate', tsx, [path.join(root, 'prisma', 'migrate.ts')], process.env);
+  // Built first (the Prisma client too when missing), as `npm run build` does.
+  const processes = [...serviceProcesses, ...nodeAgentProcesses(process.env)];
+  ensureGeneratedClient();
+  for (const service of ['migrate', ...new Set(processes.map((s) => s.service))]) await buildService(service);
+  const migrate = run(
+    'migrate',
+    process.execPath,
+    [path.join(root, 'dist', 'migrate', 'main.js')],
+    process.env,
+  );
   const code = await new Promise<number | null>((resolve) => migrate.on('exit', resolve));
   if (code !== 0) process.exit(code ?? 1);
 
-  const processes = [...serviceProcesses, ...nodeAgentProcesses(process.env)];
-  for (const service of new Set(processes.map((s) => s.service))) await buildService(service);
   const children = processes.map((s) => {
     const args = [...(s.nodeFlags ?? []), path.join(root, s.entry)];
     const child = run(s.name, process.execPath, args, { ...process.env, PORT: String(s.port), ...s.env });
