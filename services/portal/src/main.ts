@@ -1,5 +1,9 @@
 /** The portal's own process (one Deployment in the chart): serves the built web UI. */
-import { ConfigError, createLogger, loadConfig, stopOnSignals } from '@testbed/kit';
+// The kit's parts by their files, not its index: the index loads everything the services need
+// (Prisma, KafkaJS, the OpenTelemetry SDK), and this process uses none of it.
+import { ConfigError, loadConfig } from '@testbed/kit/src/config/load-config';
+import { createLogger } from '@testbed/kit/src/log/logger';
+import { stopOnSignals } from '@testbed/kit/src/host/stop-on-signals';
 import { standalonePortalSchema, startPortalServer } from './server/standalone';
 
 async function main(): Promise<void> {

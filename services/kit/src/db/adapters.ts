@@ -1,9 +1,8 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 
 /**
  * Driver adapter factories, with the fixes the migration runner needs (checked on the pinned
@@ -19,12 +18,15 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
  */
 
 export function pgliteAdapterFactory(pglite: PGlite): SqlMigrationAwareDriverAdapterFactory {
+  // Loaded with the first PGlite: a service on Postgres never needs it.
+  const { PrismaPGlite } = require('pglite-prisma-adapter') as typeof import('pglite-prisma-adapter');
   const inner = new PrismaPGlite(pglite);
   return {
     provider: inner.provider,
     adapterName: inner.adapterName,
     connect: async () => withWholeScripts(await inner.connect(), (script) => pglite.exec(script)),
     connectToShadowDb: async () => {
+      const { PGlite } = await import('@electric-sql/pglite');
       const shadow = await PGlite.create();
       const adapter = withWholeScripts(await new PrismaPGlite(shadow).connect(), (script) =>
         shadow.exec(script),

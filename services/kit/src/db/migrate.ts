@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { MigrationList } from '@prisma/schema-engine-wasm';
 import type { Database } from './database';
 import {
   defaultMigrationsDir,
@@ -41,6 +42,10 @@ export type MigrateOptions = (
  */
 export async function migrateDatabase(opts: MigrateOptions): Promise<{ applied: string[] }> {
   const migrationsList = readMigrations(opts.migrationsDir ?? defaultMigrationsDir);
+  if (opts.database && (await allApplied(opts.database, migrationsList))) {
+    opts.logger?.info({ applied: [], pending: 0, ms: 0 }, 'database schema up to date');
+    return { applied: [] };
+  }
   const conn = await connectionFor(opts);
   try {
     const started = Date.now();
@@ -59,6 +64,39 @@ export async function migrateDatabase(opts: MigrateOptions): Promise<{ applied: 
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * True when `_prisma_migrations` has every migration of the folder as applied, with the checksum
+ * of its file as it is now (the SHA-256 the engine records), and no migration that failed or is
+ * under way. Then the schema engine has nothing to do and is not loaded: it is a 5 MB WebAssembly
+ * module, compiled and instantiated at every start of the embedded default otherwise (a second
+ * and 150 MB of its 400 MB). Anything else, the table missing included, is the engine's to decide.
+ */
+async function allApplied(db: Database, list: MigrationList): Promise<boolean> {
+  const sql =
+    'SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations';
+  type Row = { migration_name: string; checksum: string; finished: boolean; rolled_back: boolean };
+  let rows: Row[];
+  try {
+    if (db.pglite) rows = (await db.pglite.query<Row>(sql)).rows;
+    else if (db.pgPool) rows = (await db.pgPool.query<Row>(sql)).rows;
+    else return false;
+  } catch {
+    return false;
+  }
+  // A failed or interrupted migration: the engine reports it (or waits for the run holding its lock).
+  if (rows.some((r) => !r.finished && !r.rolled_back)) return false;
+  const applied = new Map(rows.filter((r) => r.finished && !r.rolled_back).map((r) => [r.migration_name, r]));
+  return list.migrationDirectories.every((dir) => {
+    const row = applied.get(dir.path);
+    const content = dir.migrationFile.content;
+    return (
+      row !== undefined &&
+      content.tag === 'ok' &&
+      row.checksum === createHash('sha256').update(content.value, 'utf8').digest('hex')
+    );
+  });
 }
 
 interface EngineConnection {
@@ -82,6 +120,7 @@ async function connectionFor(opts: MigrateOptions): Promise<EngineConnection> {
   }
   const release = target.dataDir ? lockPgliteDir(target.dataDir) : () => {};
   try {
+    const { PGlite } = await import('@electric-sql/pglite');
     const pglite = await PGlite.create(target.dataDir);
     return tracked(pgliteAdapterFactory(pglite), async () => {
       await pglite.close();
@@ -136,6 +175,7 @@ export async function createMigration(
   const migrationsDir = opts.migrationsDir ?? defaultMigrationsDir;
   const schema = readSchemaFiles(opts.schemaDir ?? defaultSchemaDir);
   const existing = existsSync(migrationsDir) ? readMigrations(migrationsDir) : noMigrations(migrationsDir);
+  const { PGlite } = await import('@electric-sql/pglite');
   const pglite = await PGlite.create();
   // diff only reads the shadow database; the engine still wants a main connection: the same
   // empty in-memory instance serves as both (saves starting a second PGlite).

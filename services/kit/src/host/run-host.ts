@@ -185,21 +185,4 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
   return { url: `http://127.0.0.1:${port}`, port, readiness, stop };
 }
 
-/** SIGTERM/SIGINT begin the graceful shutdown once; a second signal exits at once. */
-export function stopOnSignals(host: Pick<RunningHost, 'stop'>, logger: Logger): void {
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(1);
-    signalled = true;
-    logger.info({ signal }, 'shutting down');
-    host.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-}
+export { stopOnSignals } from './stop-on-signals';

@@ -77,7 +77,9 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.get('/metrics', async (_req, res) => {
     res.type(opts.metrics.contentType).send(await opts.metrics.metrics());
   });
-  let api: { router: express.Router; openapi: object } | undefined;
+  // The OpenAPI document is built on its first request, not while the service starts: turning
+  // every route's zod schemas into JSON Schema takes tens of milliseconds that /readyz waited for.
+  let api: { router: express.Router; openapi: () => object } | undefined;
   const starting: RequestHandler = (req, res, next) => {
     if (api) return next();
     res.setHeader('Retry-After', '1');
@@ -87,7 +89,7 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     });
   };
   app.get(['/openapi.json', '/v1/openapi.json'], starting, (_req, res) => {
-    res.json(api?.openapi);
+    res.json(api?.openapi());
   });
   mountDocs(app, '/v1/openapi.json');
   app.use('/v1', starting);
@@ -97,13 +99,15 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.use(problemErrorHandler(opts.logger));
 
   const mountRoutes = (routes: RouteSpec[], rateLimit?: RouterRateLimit, audit?: RouterAudit) => {
+    let openapi: object | undefined;
     api = {
       router: buildRouter(routes, opts.authenticator, rateLimit, audit),
-      openapi: buildOpenApiDocument(
-        { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
-        routes,
-        { rateLimits: rateLimit?.limiter.limits },
-      ),
+      openapi: () =>
+        (openapi ??= buildOpenApiDocument(
+          { title: `testbed ${opts.name} API`, version: opts.version ?? '1.0.0' },
+          routes,
+          { rateLimits: rateLimit?.limiter.limits },
+        )),
     };
   };
   if (opts.routes) mountRoutes(opts.routes);

@@ -1,6 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { ExportResult } from '@opentelemetry/core';
 import {
   defaultResource,
   detectResources,
@@ -12,6 +12,7 @@ import {
   BatchSpanProcessor,
   NodeTracerProvider,
   SimpleSpanProcessor,
+  type ReadableSpan,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
@@ -52,6 +53,29 @@ function otlpTracesUrl(opts: TelemetryOptions): string | undefined {
 }
 
 /**
+ * The OTLP/HTTP exporter, loaded when the first batch is exported rather than at start: the
+ * package and what it pulls in (the OTLP transformer, the metrics and logs SDKs) are about 110
+ * files that every service otherwise compiles before it can listen, for spans that leave five
+ * seconds later at the earliest.
+ */
+export function lazyOtlpExporter(url: string): SpanExporter {
+  let inner: SpanExporter | undefined;
+  const exporter = (): SpanExporter => {
+    if (!inner) {
+      const { OTLPTraceExporter } =
+        require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+      inner = new OTLPTraceExporter({ url });
+    }
+    return inner;
+  };
+  return {
+    export: (spans: ReadableSpan[], done: (result: ExportResult) => void) => exporter().export(spans, done),
+    shutdown: () => inner?.shutdown() ?? Promise.resolve(),
+    forceFlush: () => inner?.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+/**
  * The one place that sets up the OpenTelemetry SDK; the host calls it before importing anything
  * else, and all other code uses only `@opentelemetry/api`. A tracer provider is always
  * registered (without one the API makes no trace ids, so nothing would correlate), with W3C
@@ -64,7 +88,7 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
   if (active) throw new Error('telemetry already started in this process: shut it down first');
   const processors: SpanProcessor[] = [];
   const url = otlpTracesUrl(opts);
-  if (url) processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
+  if (url) processors.push(new BatchSpanProcessor(lazyOtlpExporter(url)));
   if (opts.exporter)
     processors.push(
       opts.batchExporter ? new BatchSpanProcessor(opts.exporter) : new SimpleSpanProcessor(opts.exporter),

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { findUp, type Role } from '@testbed/kit';
+import type { Role } from '@testbed/kit';
+// By its file: the kit's index would load all of the kit into the portal's own process.
+import { findUp } from '@testbed/kit/src/fs/find-up';
 import type { PortalConfig, SignIn } from './portal-config-types';
 
 const optionalUrl = z

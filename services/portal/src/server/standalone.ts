@@ -6,7 +6,8 @@ import express from 'express';
 import helmet from 'helmet';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
-import { baseConfigShape, port, type Logger } from '@testbed/kit';
+import { baseConfigShape, port } from '@testbed/kit/src/config/common';
+import type { Logger } from '@testbed/kit/src/log/logger';
 import { portalConfigShape, standalonePortalConfig } from './portal-config';
 import { portalRouter } from './portal-router';
 
