@@ -20,4 +20,9 @@ export interface ProvisioningContext {
    * Call it once the transaction that made the operation runnable has committed (`afterCommit`).
    */
   kick(kind: string, operationId: string): void;
+  /**
+   * Records this process's create workers are making right now (still `creating`): the Docker
+   * events of their containers are the runner's to record, so the watcher skips their lookup.
+   */
+  making?: Set<string>;
 }

@@ -1,5 +1,6 @@
 import { Prisma } from '../db/generated/client';
 import type { EventHeaders, TxClient } from './types';
+import { noteOutboxWrite } from './outbox-writes';
 
 /** SQL of `bus.outbox`. The relay's reads order by `seq`: the order events were written. */
 
@@ -32,6 +33,7 @@ export async function insertOutboxRow(tx: Exec, row: NewOutboxRow): Promise<void
   await tx.$executeRaw`
     INSERT INTO bus.outbox (id, source, topic, key, event, headers)
     VALUES (${row.id}::uuid, ${row.source}, ${row.topic}, ${row.key}, ${JSON.stringify(row.event)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)`;
+  noteOutboxWrite();
 }
 
 /** Several rows in one statement (a combined transaction's events), in the given order. */
@@ -45,6 +47,7 @@ export async function insertOutboxRows(tx: Exec, rows: readonly NewOutboxRow[]):
           Prisma.sql`(${row.id}::uuid, ${row.source}, ${row.topic}, ${row.key}, ${JSON.stringify(row.event)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)`,
       ),
     )}`;
+  noteOutboxWrite();
 }
 
 /**
@@ -53,6 +56,8 @@ export async function insertOutboxRows(tx: Exec, rows: readonly NewOutboxRow[]):
  * announce (a data-modifying CTE), so both take one round trip and commit as one.
  */
 export function outboxInsertOf(select: Prisma.Sql): Prisma.Sql {
+  // Made to be run at once: the relays' next pass comes soon after (a note only shortens a wait).
+  queueMicrotask(noteOutboxWrite);
   return Prisma.sql`INSERT INTO bus.outbox (id, source, topic, key, event, headers) ${select}`;
 }
 
@@ -62,6 +67,7 @@ export async function insertOutboxRowOnce(tx: Exec, row: NewOutboxRow): Promise<
     INSERT INTO bus.outbox (id, source, topic, key, event, headers)
     VALUES (${row.id}::uuid, ${row.source}, ${row.topic}, ${row.key}, ${JSON.stringify(row.event)}::jsonb, ${JSON.stringify(row.headers)}::jsonb)
     ON CONFLICT (id) DO NOTHING`;
+  noteOutboxWrite();
 }
 
 function sourceFilter(sources: string[] | undefined): Prisma.Sql {

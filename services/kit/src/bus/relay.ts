@@ -11,7 +11,11 @@ import {
   recordPublishFailure,
   type OutboxRow,
 } from './outbox-store';
+import { onOutboxWrite } from './outbox-writes';
 import { sleep } from './retry';
+
+/** The first quick look after rows were noted (doubling while they are not yet visible). */
+const QUICK_MS = 2;
 import { failSpan, startPublishSpan } from './tracing';
 import type { BusDatabase, EventHeaders } from './types';
 
@@ -154,23 +158,62 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const stopping = new AbortController();
   const log = opts.logger.child({ component: 'outbox-relay' });
 
+  // Rows just written in this process: pass again at once rather than wait out the poll. A row
+  // noted but not yet visible (its transaction has not committed) is looked for again after
+  // 2, 4, 8 … ms, up to the poll interval.
+  let noted = false;
+  let wake: (() => void) | undefined;
+  const stopNotes = onOutboxWrite(() => {
+    noted = true;
+    wake?.();
+  });
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener('abort', done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopping.signal.addEventListener('abort', done, { once: true });
+      wake = done;
+    });
+
   const loop = async () => {
     let failures = 0;
+    let quick = 0;
     while (!stopping.signal.aborted) {
       let delay = pollMs;
+      const sawNote = noted;
+      noted = false;
       try {
         const pass = await relayOutboxBatch(opts, metrics);
         if (failures > 0) log.info({ failures }, 'outbox relay recovered');
         failures = 0;
         // A full batch with progress: more rows are likely waiting.
         if (pass.claimed === batchSize && pass.published > 0) delay = 0;
+        else if (noted)
+          delay = 0; // written while this pass ran
+        else if (sawNote && pass.published === 0) {
+          quick = quick === 0 ? QUICK_MS : quick * 2;
+          if (quick < pollMs) {
+            delay = quick;
+            noted = true; // still looking for it
+          } else quick = 0;
+        } else quick = 0;
       } catch (err) {
         failures += 1;
+        quick = 0;
         delay = Math.min(maxBackoffMs, pollMs * 2 ** Math.min(failures, 16));
         log.error({ err, failures, retryInMs: delay }, 'outbox relay pass failed');
       }
-      if (delay > 0) await sleep(delay, stopping.signal).catch(() => undefined);
+      if (delay === 0) continue;
+      // After failures the backoff holds; otherwise a note cuts the wait short.
+      if (failures > 0) await sleep(delay, stopping.signal).catch(() => undefined);
+      else if (!noted || quick > 0) await wait(delay);
     }
+    stopNotes();
   };
   const running = loop();
 

@@ -52,6 +52,22 @@ export async function createAndStart(
   d: Daemon,
   spec: ContainerSpec,
 ): Promise<{ dockerId: string; mac: string | null }> {
+  const { dockerId } = await createAndStartOnly(d, spec);
+  try {
+    return { dockerId, mac: await macOn(d, dockerId, spec.network) };
+  } catch (err) {
+    await removeContainer(d, dockerId, true).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * `createAndStart` without the inspect that reads the MAC: a create worker goes on to its next
+ * item as soon as a container runs, and reads the MACs of all of them at the end
+ * (`macsOfOperation`).
+ * A container that fails to start is removed again.
+ */
+export async function createAndStartOnly(d: Daemon, spec: ContainerSpec): Promise<{ dockerId: string }> {
   const container = await d.call(`create container ${spec.name}`, () =>
     d.docker.createContainer(containerCreateOptions(spec, d.node)),
   );
@@ -63,15 +79,40 @@ export async function createAndStart(
       });
     }
     await d.call(`start container ${spec.name}`, () => container.start(), { container: container.id });
-    const info = await d.call('inspect container', () => container.inspect(), { container: container.id });
-    return {
-      dockerId: container.id,
-      mac: info.NetworkSettings?.Networks?.[spec.network]?.MacAddress ?? null,
-    };
+    return { dockerId: container.id };
   } catch (err) {
     await removeContainer(d, container.id, true).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The MACs on `network` of an operation's containers on this node, by record id: one listing for
+ * a whole create instead of an inspect per container.
+ */
+export async function macsOfOperation(
+  d: Daemon,
+  operationId: string,
+  network: string,
+): Promise<Map<string, string>> {
+  const list = await d.call('list containers', () =>
+    d.docker.listContainers({ all: true, filters: { label: [`${LABELS.operation}=${operationId}`] } }),
+  );
+  const out = new Map<string, string>();
+  for (const c of list) {
+    const id = c.Labels[LABELS.containerId];
+    const mac = c.NetworkSettings?.Networks?.[network]?.MacAddress;
+    if (id && mac) out.set(id, mac);
+  }
+  return out;
+}
+
+/** The MAC of a container's endpoint on `network` (null when it has none). */
+export async function macOn(d: Daemon, dockerId: string, network: string): Promise<string | null> {
+  const info = await d.call('inspect container', () => d.docker.getContainer(dockerId).inspect(), {
+    container: dockerId,
+  });
+  return info.NetworkSettings?.Networks?.[network]?.MacAddress ?? null;
 }
 
 export async function startContainer(d: Daemon, dockerId: string): Promise<void> {

@@ -43,6 +43,9 @@ export class NodeDocker extends Daemon {
   endpointOn = (dockerId: string, network: string) => networks.endpointOn(this, dockerId, network);
 
   createAndStart = (spec: ContainerSpec) => lifecycle.createAndStart(this, spec);
+  createAndStartOnly = (spec: ContainerSpec) => lifecycle.createAndStartOnly(this, spec);
+  macsOfOperation = (operationId: string, network: string) =>
+    lifecycle.macsOfOperation(this, operationId, network);
   inspect = (dockerId: string) => lifecycle.inspectContainer(this, dockerId);
   start = (dockerId: string) => lifecycle.startContainer(this, dockerId);
   stop = (dockerId: string, graceSeconds?: number) => lifecycle.stopContainer(this, dockerId, graceSeconds);

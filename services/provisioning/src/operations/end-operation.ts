@@ -2,6 +2,7 @@ import { annotateSpan, markSpanFailed, recordAudit, type Tx } from '@testbed/kit
 import { announceOperation } from '../events/emit';
 import type { OperationError, OperationRecord } from '../domain/operation-work';
 import { updateOperation } from '../store/operation-store';
+import { noteOperationEnding } from './ended-notes';
 import type { ProvisioningContext } from '../context';
 
 export type EndState = 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
@@ -36,6 +37,7 @@ export async function endOperation(
     claimedAt: null,
   });
   await announceOperation(ctx, tx, op, outcome.state);
+  noteOperationEnding(op.id);
   // The end of the work a request started is on record with it: same operation, its outcome.
   const kind = op.kind ?? 'operation';
   const failed = outcome.state === 'failed' || outcome.state === 'cancelled';

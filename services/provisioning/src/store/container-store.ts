@@ -72,3 +72,7 @@ export const runningContainersOf = (tx: Tx, owner: string, nodes: string[]) =>
 
 export const updateContainer = (tx: Tx, id: string, data: Partial<Omit<ContainerRecord, 'id'>>) =>
   tx.container.update({ where: { id }, data: data as never });
+
+/** The MAC of a running container recorded without one (set once, never overwritten). */
+export const recordMac = (tx: Tx, id: string, mac: string) =>
+  tx.container.updateMany({ where: { id, state: 'running', mac: null }, data: { mac } });

@@ -6,6 +6,7 @@ import { announceRemoved, announceStarted, releaseAddresses, releaseAdmission } 
 import {
   containersOfOperation,
   lockContainer,
+  recordMac,
   updateContainer,
   type ContainerRecord,
 } from '../store/container-store';
@@ -19,6 +20,9 @@ import { startInterfaceOperation } from './interfaces';
 import type { ProvisioningContext } from '../context';
 
 type CreateOperation = OperationRecord<(typeof CREATE_KINDS)[number]>;
+
+/** How stale the cancel flag a create's items see may be. */
+const CANCEL_CHECK_MS = 250;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -42,7 +46,108 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
     inTransaction(ctx.db, async ({ tx }) => {
       for (const c of items)
         await updateContainer(tx, c.id, { state: 'error', error, removedAt: ctx.clock.now() });
+    }).finally(() => {
+      for (const c of items) ctx.making?.delete(c.id);
     });
+
+  /**
+   * Whether the operation's cancel was asked, read at most every CANCEL_CHECK_MS per operation
+   * rather than in a transaction per item: an item started just after a cancel is removed by the
+   * rollback like every other started one.
+   */
+  function cancelCheck(operationId: string): () => Promise<boolean> {
+    let last: { at: number; answer: Promise<boolean> } | undefined;
+    return () => {
+      const now = Date.now();
+      if (!last || now - last.at >= CANCEL_CHECK_MS) {
+        const answer = inTransaction(
+          ctx.db,
+          async ({ tx }) => (await findOperation(tx, operationId))?.cancelRequested ?? false,
+        );
+        last = { at: now, answer };
+        // A failed read is not cached: the next item asks again.
+        answer.catch(() => {
+          if (last?.answer === answer) last = undefined;
+        });
+      }
+      return last.answer;
+    };
+  }
+
+  /** What an item's Docker work made, waiting for its record. */
+  interface Made {
+    c: ContainerRecord;
+    dockerId: string;
+  }
+
+  /**
+   * The records of started containers, a group per transaction: while one commits, the items that
+   * finish meanwhile queue for the next, so the node's Docker slots never wait for the database.
+   * A group that fails is tried again item by item, so one bad row fails only its own item.
+   */
+  function startedRecorder(op: CreateOperation) {
+    let queue: Made[] = [];
+    let flushing: Promise<void> | undefined;
+    const recordGroup = (group: Made[]) =>
+      inTransaction(ctx.db, async ({ tx }) => {
+        const rows: ContainerRecord[] = [];
+        for (const m of group) {
+          const row = await updateContainer(tx, m.c.id, {
+            state: 'running',
+            dockerId: m.dockerId,
+            startedAt: ctx.clock.now(),
+          });
+          await announceStarted(ctx, tx, row);
+          rows.push(row);
+        }
+        return rows;
+      });
+    const afterStarted = async (started: ContainerRecord) => {
+      // A second interface asked for at creation is its own operation once the container runs:
+      // its address comes from ipam like any attach, and its failure leaves the container as it is.
+      const secondary = op.saga.spec.secondary;
+      if (secondary && !started.secondaryIp)
+        await startInterfaceOperation(ctx, started, 'interface.attach', secondary).catch((err: unknown) =>
+          ctx.logger.warn({ err, containerId: started.id }, 'second interface not attached'),
+        );
+    };
+    const flush = async () => {
+      while (queue.length > 0) {
+        const group = queue;
+        queue = [];
+        let rows: ContainerRecord[];
+        try {
+          rows = await recordGroup(group).finally(() => {
+            for (const m of group) ctx.making?.delete(m.c.id);
+          });
+        } catch {
+          rows = [];
+          for (const m of group) {
+            try {
+              rows.push(...(await recordGroup([m])));
+            } catch (err) {
+              await failItems([m.c], errorText(err)).catch((failErr: unknown) =>
+                ctx.logger.warn({ err: failErr, containerId: m.c.id }, 'a failed item could not be recorded'),
+              );
+            }
+          }
+        }
+        for (const row of rows) await afterStarted(row);
+      }
+    };
+    return {
+      record(m: Made): void {
+        queue.push(m);
+        flushing ??= flush().finally(() => {
+          flushing = undefined;
+        });
+      },
+      /** Resolves once every record handed over so far is written. */
+      async drained(): Promise<void> {
+        while (flushing) await flushing;
+      },
+    };
+  }
 
   async function runItem(
     op: CreateOperation,
@@ -50,60 +155,48 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
     docker: ReturnType<typeof ctx.dockers.for>,
     network: string,
     existing: Map<string, { dockerId: string; state: string }>,
+    cancelled: () => Promise<boolean>,
+    recorder: ReturnType<typeof startedRecorder>,
   ) {
-    const cancelled = await inTransaction(
-      ctx.db,
-      async ({ tx }) => (await findOperation(tx, op.id))?.cancelRequested,
-    );
-    if (cancelled) return failItems([c], 'cancelled');
+    if (await cancelled()) return failItems([c], 'cancelled');
+    ctx.making?.add(c.id);
     try {
       const found = existing.get(c.id);
-      let made: { dockerId: string; mac: string | null };
       if (found && found.state === 'running') {
-        made = { dockerId: found.dockerId, mac: null };
-      } else {
-        if (found) await docker.remove(found.dockerId, true);
-        const spec = op.saga.spec;
-        made = await docker.createAndStart({
-          id: c.id,
-          name: c.name,
-          image: c.image,
-          network,
-          ip: c.ip,
-          cpuMillis: c.cpuMillis,
-          memoryBytes: Number(c.memoryBytes),
-          pidsLimit: c.pidsLimit,
-          owner: c.owner,
-          operationId: op.id,
-          platform: ctx.config.PROVISIONING_PLATFORM_ID,
-          sshPublicKeys: spec.sshPublicKeys,
-          ...(spec.env ? { env: spec.env } : {}),
-          ...(spec.command ? { command: spec.command } : {}),
-        });
+        recorder.record({ c, dockerId: found.dockerId });
+        return;
       }
-      const started = await inTransaction(ctx.db, async ({ tx }) => {
-        const row = await updateContainer(tx, c.id, {
-          state: 'running',
-          dockerId: made.dockerId,
-          ...(made.mac ? { mac: made.mac } : {}),
-          startedAt: ctx.clock.now(),
-        });
-        await announceStarted(ctx, tx, row);
-        return row;
+      if (found) await docker.remove(found.dockerId, true);
+      const spec = op.saga.spec;
+      const { dockerId } = await docker.createAndStartOnly({
+        id: c.id,
+        name: c.name,
+        image: c.image,
+        network,
+        ip: c.ip,
+        cpuMillis: c.cpuMillis,
+        memoryBytes: Number(c.memoryBytes),
+        pidsLimit: c.pidsLimit,
+        owner: c.owner,
+        operationId: op.id,
+        platform: ctx.config.PROVISIONING_PLATFORM_ID,
+        sshPublicKeys: spec.sshPublicKeys,
+        ...(spec.env ? { env: spec.env } : {}),
+        ...(spec.command ? { command: spec.command } : {}),
       });
-      // A second interface asked for at creation is its own operation once the container runs:
-      // its address comes from ipam like any attach, and its failure leaves the container as it is.
-      const secondary = op.saga.spec.secondary;
-      if (secondary && !started.secondaryIp)
-        await startInterfaceOperation(ctx, started, 'interface.attach', secondary).catch((err: unknown) =>
-          ctx.logger.warn({ err, containerId: c.id }, 'second interface not attached'),
-        );
+      // The container runs: it is recorded while this slot goes on to the next item.
+      recorder.record({ c, dockerId });
     } catch (err) {
       await failItems([c], errorText(err));
     }
   }
 
-  async function runNode(op: CreateOperation, nodeName: string, items: ContainerRecord[]): Promise<void> {
+  async function runNode(
+    op: CreateOperation,
+    nodeName: string,
+    items: ContainerRecord[],
+    cancelled: () => Promise<boolean>,
+  ): Promise<void> {
     const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, nodeName));
     if (!node) return failItems(items, `node '${nodeName}' is no longer registered`);
     const docker = ctx.dockers.for(node);
@@ -117,9 +210,39 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
     } catch (err) {
       return failItems(items, errorText(err));
     }
+    const recorder = startedRecorder(op);
     await boundedEach(items, ctx.config.PROVISIONING_PARALLELISM_PER_NODE, (c) =>
-      runItem(op, c, docker, network, existing),
+      runItem(op, c, docker, network, existing, cancelled, recorder),
     );
+    await recorder.drained();
+    await recordMacs(op, docker, network, items);
+  }
+
+  /**
+   * The MACs of the node's new containers, from one listing once its items are done (an inspect
+   * per container would cost the node a call each). The MAC is only shown in the container's
+   * view; one that cannot be read stays null and is logged, the containers are not failed for it.
+   */
+  async function recordMacs(
+    op: CreateOperation,
+    docker: ReturnType<typeof ctx.dockers.for>,
+    network: string,
+    items: ContainerRecord[],
+  ): Promise<void> {
+    try {
+      const macs = await docker.macsOfOperation(op.id, network);
+      await inTransaction(ctx.db, async ({ tx }) => {
+        for (const c of items) {
+          const mac = macs.get(c.id);
+          if (mac) await recordMac(tx, c.id, mac);
+        }
+      });
+    } catch (err) {
+      ctx.logger.warn(
+        { err, operationId: op.id, node: docker.node },
+        'the MACs of new containers not recorded',
+      );
+    }
   }
 
   /**
@@ -199,7 +322,8 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
       const byNode = new Map<string, ContainerRecord[]>();
       for (const r of rows.filter((r) => r.state === 'creating'))
         byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
-      await Promise.all([...byNode].map(([node, items]) => runNode(op, node, items)));
+      const cancelled = cancelCheck(op.id);
+      await Promise.all([...byNode].map(([node, items]) => runNode(op, node, items, cancelled)));
       await finish(op.id);
     },
     expire: (tx, op) => expireCreate(ctx, tx, op),

@@ -20,6 +20,9 @@ export async function applyDockerEvent(
 ): Promise<void> {
   // A label that names no record (made by hand, another tool) is no record's business.
   if (!isRecordId(e.containerId)) return;
+  // A container this process is still making belongs to its saga (its row says `creating`, which
+  // every branch below leaves alone): no need to read the row to know it.
+  if (ctx.making?.has(e.containerId)) return;
   if (e.action === 'destroy') {
     const c = await inTransaction(ctx.db, ({ tx }) => findContainer(tx, e.containerId));
     // A container still being made belongs to its saga: the runner decides what becomes of it.

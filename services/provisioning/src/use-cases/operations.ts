@@ -12,6 +12,7 @@ import { isKind, isTerminal, type OperationRecord } from '../domain/operation-wo
 import { containersOfOperation } from '../store/container-store';
 import { findOperation, listOperations, lockOperation, updateOperation } from '../store/operation-store';
 import { failPending } from './create-saga';
+import { onOperationEnding } from '../operations/ended-notes';
 import type { ProvisioningContext } from '../context';
 
 export interface OperationView {
@@ -80,10 +81,32 @@ export async function waitForOperation(
   seconds: number,
 ): Promise<OperationRecord> {
   const deadline = Date.now() + Math.min(seconds, 120) * 1000;
-  for (;;) {
-    const op = (await inTransaction(ctx.db, ({ tx }) => findOperation(tx, id)))!;
-    if (isTerminal(op.state) || Date.now() >= deadline) return op;
-    await new Promise((r) => setTimeout(r, Math.min(200, Math.max(10, deadline - Date.now()))));
+  // Ending in this process: read again after 2, 4, 8 … ms (until its transaction commits).
+  let quick = 0;
+  let wake: (() => void) | undefined;
+  const stop = onOperationEnding(id, () => {
+    if (quick === 0) quick = 1;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      const op = (await inTransaction(ctx.db, ({ tx }) => findOperation(tx, id)))!;
+      if (isTerminal(op.state) || Date.now() >= deadline) return op;
+      const left = Math.max(10, deadline - Date.now());
+      const ms = quick > 0 ? Math.min(left, (quick *= 2)) : Math.min(200, left);
+      if (quick >= 200) quick = 0;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        if (quick === 0) wake = done;
+      });
+    }
+  } finally {
+    stop();
   }
 }
 
