@@ -36,6 +36,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'provision-nodes', script: 'services/provisioning/bench/provision-nodes.ts', limitMinutes: 8 },
   { name: 'list', script: 'services/provisioning/bench/list.ts', limitMinutes: 5 },
   { name: 'startup', script: 'bench/startup-memory.ts', limitMinutes: 6 },
+  { name: 'embedded', script: 'services/embedded/bench/startup.ts', limitMinutes: 4 },
   { name: 'stats', script: 'services/stats/bench/stats.ts', limitMinutes: 12 },
 ];
 
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
           .readFileSync(file, 'utf8')
           .split('\n')
           .filter(Boolean)
-          .map((l) => JSON.parse(l) as Figure)
+          .map((l) => ({ ...(JSON.parse(l) as Figure), benchmark: b.name }))
       : [];
     const status = r.timedOut
       ? `stopped after ${b.limitMinutes} min`
@@ -119,14 +120,30 @@ async function main(): Promise<void> {
           target: 'ran, with figures',
           check: { atLeast: 1 },
           note: `${status}, ${got.length} figures`,
+          benchmark: b.name,
         }),
       );
   }
   if (asked.length === 0 || asked.includes('test-run') || withTestRun) {
     process.stdout.write('\n== test-run: the whole test command from a fresh clone\n');
-    figures.push(...(withTestRun ? await runTestCommandFromFreshClone(root) : lastTestRunFigures()));
+    const testRun = withTestRun ? await runTestCommandFromFreshClone(root) : lastTestRunFigures();
+    figures.push(...testRun.map((f) => ({ ...f, benchmark: 'test-run' })));
   }
   fs.rmSync(work, { recursive: true, force: true });
+
+  // A part run alone replaces its own rows of the last full run's results and keeps the others.
+  const outDir = path.join(root, 'bench');
+  const previous = path.join(outDir, 'results.json');
+  if (asked.length > 0 && fs.existsSync(previous)) {
+    const ran = new Set([
+      ...chosen.map((b) => b.name),
+      ...(figures.some((f) => f.id.startsWith('test-run.')) ? ['test-run'] : []),
+    ]);
+    const kept = (JSON.parse(fs.readFileSync(previous, 'utf8')) as { figures: Figure[] }).figures.filter(
+      (f) => f.benchmark === undefined || !ran.has(f.benchmark),
+    );
+    figures.unshift(...kept);
+  }
 
   const results = {
     ranAt: new Date().toISOString(),
@@ -139,7 +156,6 @@ async function main(): Promise<void> {
     runs,
     figures,
   };
-  const outDir = path.join(root, 'bench');
   fs.writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   const missed = figures.filter((f) => f.holds === false);
   const md = [

@@ -21,6 +21,8 @@ export interface Figure {
   /** Whether the target holds; absent without a target. */
   holds?: boolean;
   note?: string;
+  /** The benchmark that made it (set by the harness). */
+  benchmark?: string;
 }
 
 /** A target on the value or on the ratio, checked where the figure is made. */
