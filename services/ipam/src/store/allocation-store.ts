@@ -1,4 +1,4 @@
-import type { Tx } from '@testbed/kit';
+import { Prisma, type Tx } from '@testbed/kit';
 import { formatIpv4, parseIpv4, type Ipv4 } from '@testbed/kit';
 import type { Pool } from '../domain/pool';
 
@@ -65,6 +65,27 @@ export async function insertAllocations(
   return rows.map(toAllocation).sort((a, b) => (parseIpv4(a.ip) as Ipv4) - (parseIpv4(b.ip) as Ipv4));
 }
 
+/**
+ * The lowest `count` addresses of the pool's range that are neither reserved nor taken on its
+ * segment, numbered k = 1.. in order: the body of a `free` CTE. The database walks the unique
+ * index. `from` adds a FROM item (a CTE that yields no row when the statement must do nothing).
+ */
+export function lowestFree(
+  pool: Pool,
+  reserved: readonly Ipv4[],
+  count: number,
+  from?: Prisma.Sql,
+): Prisma.Sql {
+  return Prisma.sql`
+      SELECT n, row_number() OVER (ORDER BY n) AS k FROM (
+        SELECT n FROM ${from ? Prisma.sql`${from}, ` : Prisma.empty}generate_series(${BigInt(pool.rangeStart)}::bigint, ${BigInt(pool.rangeEnd)}::bigint) AS n
+        WHERE NOT (n = ANY(${reserved.map(BigInt)}::bigint[]))
+          AND NOT EXISTS (SELECT 1 FROM ipam.allocation a WHERE a.segment = ${pool.segment} AND a.ip_num = n)
+        ORDER BY n
+        LIMIT ${count}
+      ) f`;
+}
+
 export interface NextRequestRow {
   owner: string;
   heldUntil: Date;
@@ -100,15 +121,7 @@ export async function insertNextFree(
       k: bigint | number;
     }[]
   >`
-    WITH free AS (
-      SELECT n, row_number() OVER (ORDER BY n) AS k FROM (
-        SELECT n FROM generate_series(${BigInt(pool.rangeStart)}::bigint, ${BigInt(pool.rangeEnd)}::bigint) AS n
-        WHERE NOT (n = ANY(${reserved.map(BigInt)}::bigint[]))
-          AND NOT EXISTS (SELECT 1 FROM ipam.allocation a WHERE a.segment = ${pool.segment} AND a.ip_num = n)
-        ORDER BY n
-        LIMIT ${requests.length}
-      ) f
-    ), req AS (
+    WITH free AS (${lowestFree(pool, reserved, requests.length)}), req AS (
       SELECT * FROM unnest(
         ${requests.map((r) => r.owner)}::text[],
         ${requests.map((r) => r.heldUntil.toISOString())}::timestamptz[],

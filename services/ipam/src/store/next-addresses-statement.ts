@@ -10,6 +10,7 @@ import {
   type NewAuditEntry,
 } from '@testbed/kit';
 import type { Pool } from '../domain/pool';
+import { lowestFree } from './allocation-store';
 import { toRow } from './pool-store';
 
 /** One request for the next free address, with what its event and its audit entry carry. */
@@ -65,15 +66,7 @@ export async function takeNextAddresses(
       WHERE name = ${def.name} AND cidr = ${def.cidr} AND range_start = ${def.rangeStart}
         AND range_end = ${def.rangeEnd} AND gateway IS NOT DISTINCT FROM ${def.gateway}::text
         AND exclude = ${def.exclude}::text[] AND segment = ${def.segment}
-    ), free AS (
-      SELECT n, row_number() OVER (ORDER BY n) AS k FROM (
-        SELECT n FROM def, generate_series(${BigInt(pool.rangeStart)}::bigint, ${BigInt(pool.rangeEnd)}::bigint) AS n
-        WHERE NOT (n = ANY(${reserved.map(BigInt)}::bigint[]))
-          AND NOT EXISTS (SELECT 1 FROM ipam.allocation a WHERE a.segment = ${pool.segment} AND a.ip_num = n)
-        ORDER BY n
-        LIMIT ${requests.length}
-      ) f
-    ), req AS (
+    ), free AS (${lowestFree(pool, reserved, requests.length, Prisma.sql`def`)}), req AS (
       SELECT * FROM unnest(
         ${col((r) => r.owner)}::text[],
         ${col((r) => r.heldUntil.toISOString())}::text[],
