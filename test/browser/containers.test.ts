@@ -123,11 +123,22 @@ test('creates a container with the suggested address, attaches a second interfac
   );
   expect(await page.locator('[data-testid="action-list"] tr[data-result="refused"]').count()).toBe(0);
 
-  // An address already taken: the operation fails and the page says why.
+  // An address already taken: the operation fails and the page says why. ipam's suggestion is
+  // held back until after the address is typed: arriving late, it must not replace it.
+  let releaseSuggestion = () => {};
+  const suggestionHeld = new Promise<void>((resolve) => (releaseSuggestion = resolve));
+  await page.route('**/v1/pools/*/next-free*', async (route) => {
+    await suggestionHeld;
+    await route.continue();
+  });
   await page.goto(`${rig.platform.url}/containers/new`);
   await page.getByLabel('Node').selectOption('node3');
   await page.getByLabel('Name').fill(`${name}-twin`);
   await page.getByLabel('Address').fill('10.64.99.170');
+  releaseSuggestion();
+  await page.getByTestId('suggested-ip').waitFor();
+  await page.unroute('**/v1/pools/*/next-free*');
+  expect(await page.getByLabel('Address').inputValue()).toBe('10.64.99.170');
   await page.getByRole('button', { name: 'Create container' }).click();
   await page.locator('.op-status').getByText('failed').waitFor({ timeout: 60_000 });
   expect(await page.locator('.op-status .problem-detail').textContent()).toMatch(/10\.64\.99\.170/);

@@ -26,13 +26,16 @@ test(`a busy container restarted ${RESTARTS} times: a new generation each time, 
   const samplesOf = () =>
     t.batches.flatMap((b) => b.samples.filter((s) => s.ref === c.ref).map((s) => ({ ...s, seq: b.seq })));
   await until('sampled twice', () => (samplesOf().length >= 2 ? true : undefined), 20 * INTERVAL);
+  const newestGeneration = () => Math.max(0, ...samplesOf().map((s) => s.generation));
   for (let i = 0; i < RESTARTS; i++) {
-    const before = samplesOf().length;
+    const before = newestGeneration();
     await c.container.restart({ t: 0 });
-    // Let each run be sampled at least once, so that every generation shows in the batches.
+    // Let each run be sampled at least once, so that every generation shows in the batches. A
+    // count of samples is not enough: samples of the old run taken just before the restart can
+    // arrive after it (a batch in flight), and the next restart would then come unsampled.
     await until(
-      `sampled after restart ${i + 1}`,
-      () => (samplesOf().length > before + 1 ? true : undefined),
+      `a new generation sampled after restart ${i + 1}`,
+      () => (newestGeneration() > before ? true : undefined),
       30 * INTERVAL,
     );
   }

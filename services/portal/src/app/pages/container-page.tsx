@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   attachInterface,
   changeLimits,
@@ -242,18 +242,23 @@ function MoveForm({
   const pools = [...new Set([node.experimentPool, node.secondaryPool, current])];
   const [pool, setPool] = useState(node.experimentPool);
   const [ip, setIp] = useState('');
+  // An address typed by hand is never replaced by a suggestion that arrives after it.
+  const ipEdited = useRef(false);
   const suggestion = useAddressSuggestion();
   const { busy, problem, run } = useAction();
-  const suggest = async () => {
+  const suggest = async (force = false) => {
     const next = await suggestion.suggest(pool, 1);
-    if (next) setIp(next[0] ?? '');
+    if (next && (force || !ipEdited.current)) {
+      ipEdited.current = false;
+      setIp(next[0] ?? '');
+    }
   };
   useEffect(() => void suggest(), [pool]);
   const submit = async (e: Event) => {
     e.preventDefault();
     const answer = await run(() => moveInterface(c.id, { ip: ip.trim(), pool }));
     if (answer) onMoved('ip' in answer.body ? answer.body.ip : ip.trim());
-    else void suggest();
+    else void suggest(true);
   };
   const suggested = suggestion.block?.[0];
   return (
@@ -274,7 +279,10 @@ function MoveForm({
         id="move-ip"
         label="New address"
         value={ip}
-        onValue={setIp}
+        onValue={(v) => {
+          ipEdited.current = true;
+          setIp(v);
+        }}
         inputMode="decimal"
         required
         hint={suggested ? `${suggested} is free in ${pool} (ipam’s suggestion).` : undefined}
@@ -286,7 +294,7 @@ function MoveForm({
         <SubmitButton class="primary" busy={busy} busyLabel="Moving…" disabled={!ip.trim()}>
           Move eth1 to this address
         </SubmitButton>
-        <button type="button" onClick={() => void suggest()}>
+        <button type="button" onClick={() => void suggest(true)}>
           Suggest again
         </button>
       </div>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { createContainer, listNodes, nodeImages, type CreateContainerBody } from '../api/endpoints';
 import type { NodeInfo, Operation } from '../api/types';
 import { navigate, type Route } from '../router';
@@ -37,6 +37,8 @@ export function CreateContainerPage({ route }: { route: Route }) {
   const [name, setName] = useState('');
   const [image, setImage] = useState('testbed/debian-ssh');
   const [ip, setIp] = useState('');
+  // An address typed by hand is never replaced by a suggestion that arrives after it.
+  const ipEdited = useRef(false);
   const suggestion = useAddressSuggestion();
   const [limits, setLimits] = useState<LimitValues>({ cpu: '', memory: '' });
   const [keys, setKeys] = useState('');
@@ -55,10 +57,13 @@ export function CreateContainerPage({ route }: { route: Route }) {
   }, [nodes.data]);
   const images = useLoad(async () => (node ? nodeImages(node) : []), [node]);
 
-  const suggest = async () => {
+  const suggest = async (force = false) => {
     if (!nodeInfo) return;
     const next = (await suggestion.suggest(nodeInfo.experimentPool, 1))?.[0];
-    if (next) setIp(next);
+    if (next && (force || !ipEdited.current)) {
+      ipEdited.current = false;
+      setIp(next);
+    }
   };
   useEffect(() => {
     void suggest();
@@ -84,7 +89,7 @@ export function CreateContainerPage({ route }: { route: Route }) {
         navigate(`/containers/${item.containerId}?created=1`);
         return;
       }
-      if (done.state === 'failed' || done.state === 'cancelled') void suggest();
+      if (done.state === 'failed' || done.state === 'cancelled') void suggest(true);
     });
   };
 
@@ -144,7 +149,10 @@ export function CreateContainerPage({ route }: { route: Route }) {
           id="create-ip"
           label="Address"
           value={ip}
-          onValue={setIp}
+          onValue={(v) => {
+            ipEdited.current = true;
+            setIp(v);
+          }}
           hint={
             suggested ? (
               <>
@@ -157,7 +165,7 @@ export function CreateContainerPage({ route }: { route: Route }) {
             )
           }
           error={fieldError(problem, 'ip')}
-          onSuggest={() => void suggest()}
+          onSuggest={() => void suggest(true)}
           suggestProblem={suggestion.problem}
         />
         <LimitFields
