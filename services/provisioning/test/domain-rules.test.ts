@@ -25,10 +25,10 @@ describe('a Docker answer is our answer by its meaning', () => {
     [{ statusCode: 500, json: { message: 'driver failed' } }, 502, 'dependency-failed'],
     [
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
-      503,
-      'dependency-unavailable',
+      409,
+      'node-unreachable',
     ],
-    [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 503, 'dependency-unavailable'],
+    [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 409, 'node-unreachable'],
     [Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }), 504, 'dependency-timeout'],
   ])('%j → %i', (err, status, slug) => {
     const e = of(err);

@@ -1,6 +1,6 @@
 /**
  * A node's TLS material is read when its client is built: a path that is no PEM file (a device
- * such as /dev/zero, a folder, a missing file) makes the node unreachable (503, naming the node),
+ * such as /dev/zero, a folder, a missing file) makes the node unreachable (409 node-unreachable, naming it),
  * never a hung process or a 500. No daemon is contacted.
  */
 import fs from 'node:fs';
@@ -38,10 +38,10 @@ test.each([
   ['a device', '/dev/zero', /not a regular file/],
   ['a folder', os.tmpdir(), /not a regular file/],
   ['a missing file', '/nonexistent/ca.pem', /ENOENT|no such file/],
-])('%s as TLS material: the node is unreachable (503), named', (_what, file, message) => {
+])('%s as TLS material: the node is unreachable (409), named', (_what, file, message) => {
   const err = failureOf(file);
   expect(err).toBeInstanceOf(DockerCallError);
-  expect(err.status).toBe(503);
+  expect([err.status, err.slug]).toEqual([409, 'node-unreachable']);
   expect(err.message).toMatch(/^node n1: read its TLS material: /);
   expect(err.message).toMatch(message);
 });

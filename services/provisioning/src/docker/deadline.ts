@@ -19,14 +19,17 @@ const UNREACHABLE = new Set([
 
 /**
  * The problem a Docker answer is, by its meaning: the daemon's 404, 409 and 400 are ours (the
- * thing is not there, is in the way, was asked wrongly); only a daemon that does not answer (503),
- * answers too late (504) or fails in itself (502) is a dependency's fault.
+ * thing is not there, is in the way, was asked wrongly). A node whose daemon cannot be reached is
+ * a state of that node (registered while off, powered down, a wrong address or TLS file): a 409
+ * naming it, which the node's health also shows, and not a fault of the platform; an input such
+ * as registering a node at a closed port must never yield a 5xx. Only a daemon that answers too
+ * late (504) or fails in itself (502) is a dependency's fault.
  */
 function problemOf(statusCode: number | undefined, failure: DockerFailure) {
   if (failure === 'timeout')
     return { status: 504, slug: 'dependency-timeout', title: 'A dependency did not answer in time' };
   if (failure === 'unreachable')
-    return { status: 503, slug: 'dependency-unavailable', title: 'A dependency is unavailable' };
+    return { status: 409, slug: 'node-unreachable', title: 'The node cannot be reached' };
   if (statusCode === 404) return { status: 404, slug: 'not-found', title: 'Not found' };
   if (statusCode === 409) return { status: 409, slug: 'conflict', title: 'Conflict' };
   if (statusCode === 400) return { status: 400, slug: 'bad-request', title: 'Bad request' };
