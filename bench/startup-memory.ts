@@ -2,7 +2,8 @@
  * Start-up and idle memory of each standalone service as it runs in production: the compiled
  * bundle (`npm run build`, dist/<service>/main.js) on plain node, on the rig's Postgres (a fresh,
  * migrated database) and Kafka (a namespace of its own). For each of ipam, provisioning, quota,
- * stats and portal, in the same run and started the same way:
+ * stats and portal, in the same run and started the same way (the services with the V8 flags and
+ * malloc setting of their images, services/kit/src/host/process-settings.ts):
  *
  *   - process start (spawn) to the first 200 of /readyz, polled every 10 ms; the baseline is a
  *     bare Express process that answers /readyz, so the ratio is what the service adds to what
@@ -21,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freshPostgresDatabase, randomSuffix, repoRoot, rigEnv } from '@testbed/test-support/rig';
+import { SERVICE_NODE_FLAGS, SERVICE_PROCESS_ENV } from '@testbed/kit/src/host/process-settings';
 import { emitFigures, figure, type Figure } from './lib/figures';
 import { bareExpressEntry, distEntry, median, timeStart, type Start } from './lib/process-start';
 
@@ -28,6 +30,9 @@ const RUNS = Math.max(1, Math.min(9, Number(process.env.BENCH_START_RUNS ?? 3)))
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 3_000);
 const SERVICES = ['ipam', 'provisioning', 'quota', 'stats', 'portal'] as const;
 type Target = (typeof SERVICES)[number] | 'express';
+/** What each runs with in its image: the services their process settings, the rest plain node. */
+const flagsOf = (t: Target): readonly string[] =>
+  t === 'express' || t === 'portal' ? [] : SERVICE_NODE_FLAGS;
 
 async function main(): Promise<void> {
   const rig = rigEnv('DATABASE_URL', 'KAFKA_BROKERS');
@@ -51,6 +56,7 @@ async function main(): Promise<void> {
     };
     const common = {
       ...base,
+      ...SERVICE_PROCESS_ENV,
       DATABASE_URL: database.url,
       KAFKA_BROKERS: rig.KAFKA_BROKERS!,
       KAFKA_NAMESPACE: `bench-startup-${randomSuffix()}`,
@@ -71,6 +77,7 @@ async function main(): Promise<void> {
     for (const t of targets)
       await timeStart(t === 'express' ? express : entries[t]!, envOf[t], path.join(work, `${t}.log`), {
         idleMs: 0,
+        nodeFlags: flagsOf(t),
       });
     for (let run = 1; run <= RUNS; run++)
       for (const t of targets) {
@@ -78,6 +85,7 @@ async function main(): Promise<void> {
           t === 'express' ? express : entries[t]!,
           envOf[t],
           path.join(work, `${t}.log`),
+          { nodeFlags: flagsOf(t) },
         );
         results.set(t, [...(results.get(t) ?? []), r]);
         process.stdout.write(

@@ -34,19 +34,24 @@ export const median = (xs: readonly number[]): number => {
 };
 
 /**
- * Spawns `node <flags> <entry>` with `env` on a free port, times it to the first 200 of /readyz,
+ * Spawns `node <its flags> <BENCH_NODE_FLAGS> <entry>` with `env` on a free port, times it to the first 200 of /readyz,
  * idles `idleMs`, reads its RSS and stops it (SIGTERM, SIGKILL after 10 s).
  */
 export async function timeStart(
   entry: string,
   env: Record<string, string>,
   logFile: string,
-  opts: { portVariable?: string; idleMs?: number; readyWithinMs?: number } = {},
+  opts: {
+    portVariable?: string;
+    idleMs?: number;
+    readyWithinMs?: number;
+    nodeFlags?: readonly string[];
+  } = {},
 ): Promise<Start> {
   const port = await freePort();
   const log = fs.openSync(logFile, 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry], {
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...NODE_FLAGS, entry], {
     cwd: repoRoot,
     env: { ...env, [opts.portVariable ?? 'PORT']: String(port), LISTEN_HOST: '127.0.0.1' },
     stdio: ['ignore', log, log],

@@ -1,4 +1,5 @@
 import { AGENT_NODE_FLAGS } from '@testbed/node-agent/src/node-flags';
+import { SERVICE_NODE_FLAGS, SERVICE_PROCESS_ENV } from '@testbed/kit/src/host/process-settings';
 
 /**
  * The services `npm run start:services` runs, each as its own process with its port: the
@@ -9,18 +10,27 @@ export interface ServiceProcess {
   /** The service whose bundle runs (services/<service>/src/main.ts → dist/<service>/main.js). */
   service: string;
   entry: string;
-  /** node's own flags (the agent's V8 settings). */
+  /** node's own flags (the services' and the agent's V8 settings). */
   nodeFlags?: readonly string[];
   port: number;
   /** Variables of this process alone (on top of the rig's). */
   env?: Record<string, string>;
 }
 
+/** Every service's V8 flags and malloc setting, as in its image. */
+const service = { nodeFlags: SERVICE_NODE_FLAGS, env: { ...SERVICE_PROCESS_ENV } };
+
 export const serviceProcesses: ServiceProcess[] = [
-  { name: 'ipam', service: 'ipam', entry: 'dist/ipam/main.js', port: 8081 },
-  { name: 'provisioning', service: 'provisioning', entry: 'dist/provisioning/main.js', port: 8082 },
-  { name: 'quota', service: 'quota', entry: 'dist/quota/main.js', port: 8083 },
-  { name: 'stats', service: 'stats', entry: 'dist/stats/main.js', port: 8084 },
+  { name: 'ipam', service: 'ipam', entry: 'dist/ipam/main.js', port: 8081, ...service },
+  {
+    name: 'provisioning',
+    service: 'provisioning',
+    entry: 'dist/provisioning/main.js',
+    port: 8082,
+    ...service,
+  },
+  { name: 'quota', service: 'quota', entry: 'dist/quota/main.js', port: 8083, ...service },
+  { name: 'stats', service: 'stats', entry: 'dist/stats/main.js', port: 8084, ...service },
 ];
 
 /**

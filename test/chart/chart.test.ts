@@ -14,6 +14,7 @@ import * as batch from 'kubernetes-models/batch/v1';
 import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { SERVICE_NODE_FLAGS, SERVICE_PROCESS_ENV } from '@testbed/kit/src/host/process-settings';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const chart = path.join(repoRoot, 'charts', 'testbed');
@@ -733,7 +734,11 @@ describe('charts/testbed', () => {
       const entry = `services/${name}/src/main.ts`;
       expect(fs.existsSync(path.join(repoRoot, entry))).toBe(true);
       const text = fs.readFileSync(path.join(repoRoot, dockerfile), 'utf8');
-      expect(text).toContain(`CMD ["node", "dist/${name}/main.js"]`);
+      // With the settings every service process runs with (process-settings.ts).
+      const cmd = ['node', ...SERVICE_NODE_FLAGS, `dist/${name}/main.js`];
+      expect(text).toContain(`CMD ${JSON.stringify(cmd).replaceAll(',', ', ')}`);
+      for (const [k, v] of Object.entries(SERVICE_PROCESS_ENV))
+        expect(text).toMatch(new RegExp(`^\\s+${k}=${v} \\\\$`, 'm'));
       expect(text).toContain('ARG NODE_IMAGE=node:20-bookworm-slim');
       expect(text).toContain('FROM ${BUILD} AS build');
       expect(text).toContain(`COPY --from=build /app/dist/${name}/ dist/${name}/`);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { SERVICE_NODE_FLAGS, SERVICE_PROCESS_ENV } from '@testbed/kit/src/host/process-settings';
 import { repoRoot } from './rig';
 
 /**
@@ -43,6 +44,9 @@ export interface ServiceProcessOptions {
   /** node's own flags, for the compiled runner (the agent's V8 settings). */
   nodeFlags?: readonly string[];
 }
+
+/** The services whose images run with process-settings.ts (the agent has its own flags). */
+const WITH_SERVICE_SETTINGS = new Set(['ipam', 'provisioning', 'quota', 'stats']);
 
 /** The newest modification time of the TypeScript sources a bundle may include. */
 function newestSource(): number {
@@ -88,7 +92,14 @@ export async function startServiceProcess(
   logFile: string,
   opts: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
-  const { readyWithinMs = 90_000, portVariable = 'PORT', runner = 'compiled', nodeFlags = [] } = opts;
+  const runner = opts.runner ?? 'compiled';
+  // A service runs compiled as in its image: with its V8 flags and malloc setting.
+  const settings = runner === 'compiled' && WITH_SERVICE_SETTINGS.has(service);
+  const {
+    readyWithinMs = 90_000,
+    portVariable = 'PORT',
+    nodeFlags = settings ? SERVICE_NODE_FLAGS : [],
+  } = opts;
   if (runner === 'compiled') await ensureBuilt(service);
   const port = await freePort();
   const [command, args] =
@@ -103,7 +114,13 @@ export async function startServiceProcess(
   const log = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(command, args, {
     cwd: repoRoot,
-    env: { ...process.env, ...env, [portVariable]: String(port), LISTEN_HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      ...(settings ? SERVICE_PROCESS_ENV : {}),
+      ...env,
+      [portVariable]: String(port),
+      LISTEN_HOST: '127.0.0.1',
+    },
     stdio: ['ignore', log, log],
     // Its own process group, so a signal reaches tsx's child running the service too.
     detached: true,

@@ -14,6 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadOrCreateLocalKey, signLocalToken } from '@testbed/kit';
 import { freshPostgresDatabase, randomSuffix, repoRoot, rigEnv } from '@testbed/test-support/rig';
+import { SERVICE_NODE_FLAGS } from '@testbed/kit/src/host/process-settings';
 import { startServiceProcess } from '@testbed/test-support/service-process';
 import { emitFigures, figure, type Figure } from '../../../bench/lib/figures';
 import { drive, httpClient, type LoadResult } from '../../../bench/lib/load';
@@ -55,7 +56,14 @@ async function main(): Promise<void> {
       },
       path.join(work, 'ipam.log'),
       // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the service (kept out of the repository).
-      { runner: 'compiled', nodeFlags: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean) },
+      {
+        runner: 'compiled',
+        // Its image's flags, then any of the run's own (BENCH_NODE_FLAGS, e.g. --cpu-prof).
+        nodeFlags: [
+          ...SERVICE_NODE_FLAGS,
+          ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+        ],
+      },
     );
     const key = await loadOrCreateLocalKey(work);
     const token = await signLocalToken(key, {
