@@ -57,7 +57,10 @@ export function markdownTable(figures: readonly Figure[]): string {
   const rows = figures.map((f) =>
     [
       f.figure,
-      formatValue(f.value, f.unit),
+      // NaN (null once in results.json): a figure that could not be taken says why, not "null".
+      f.value === null || Number.isNaN(f.value)
+        ? `not measured${f.note ? `: ${f.note}` : ''}`
+        : formatValue(f.value, f.unit),
       f.baseline ? `${f.baseline.name}: ${formatValue(f.baseline.value, f.baseline.unit ?? f.unit)}` : '',
       f.ratio !== undefined ? `${fmt(f.ratio)}×` : '',
       f.target ?? '',
