@@ -10,6 +10,8 @@ const node = rigNode('node1');
 const label = testLabel('restarts');
 const INTERVAL = 200;
 const RESTARTS = 20;
+/** CPU each run spins for before the next restart; the first sample of a run comes within ~2 intervals. */
+const RUN_CPU_USEC = 800_000;
 let t: TestAgent;
 
 beforeAll(async () => {
@@ -30,13 +32,14 @@ test(`a busy container restarted ${RESTARTS} times: a new generation each time, 
   for (let i = 0; i < RESTARTS; i++) {
     const before = newestGeneration();
     await c.container.restart({ t: 0 });
-    // Let each run be sampled at least once, so that every generation shows in the batches. A
-    // count of samples is not enough: samples of the old run taken just before the restart can
-    // arrive after it (a batch in flight), and the next restart would then come unsampled.
+    // Let each run be sampled, and long enough that its counters are well past where the next
+    // run's first sample will be: only then does every restart show as CPU going back. A count of
+    // samples is not enough (samples of the old run can arrive after the restart, a batch in
+    // flight), nor one sample of the new run (taken late in a short run, it can be above the next).
     await until(
-      `a new generation sampled after restart ${i + 1}`,
-      () => (newestGeneration() > before ? true : undefined),
-      30 * INTERVAL,
+      `restart ${i + 1}'s run sampled with ${RUN_CPU_USEC / 1e6} s of CPU`,
+      () => (samplesOf().some((s) => s.generation > before && s.cpuUsec >= RUN_CPU_USEC) ? true : undefined),
+      50 * INTERVAL,
     );
   }
   const samples = samplesOf();
