@@ -1,14 +1,23 @@
 /**
  * The production build: each service's standalone entry (services/<name>/src/main.ts) bundled
- * with esbuild into dist/<name>/main.js, run with plain `node` (no tsx, no TypeScript at run
- * time: a fraction of the memory and start-up time). Workspace packages (@testbed/*) are
- * bundled; npm packages stay external and load from node_modules, unless the service's
- * package.json says otherwise under `testbedBuild`:
+ * with esbuild, run with plain `node` (no tsx, no TypeScript at run time: a fraction of the
+ * memory and start-up time). dist/<name>/ holds:
+ *
+ *   main.js       deploy/build/loader.cjs: runs bundle.js, from bundle.cache when there is one
+ *   bundle.js     the entry with the workspace packages and the npm packages it uses
+ *   bundle.cache  V8's code cache of bundle.js, for the services whose package.json asks for it
+ *
+ * npm packages are bundled too: a service loaded some 1,450 files from node_modules at start
+ * (about 100 ms of resolving and reading). Those in `EXTERNAL_PACKAGES` stay outside, loaded from
+ * node_modules, and so do those a service's package.json names under `testbedBuild`:
  *
  *   "testbedBuild": {
- *     "bundle": ["dockerode", "docker-modem"],          npm packages bundled too
+ *     "bundle": ["dockerode"]                           bundled although EXTERNAL_PACKAGES names them
+ *     "external": { "ssh2": "why it stays outside" }   npm packages left out of the bundle
  *     "unavailable": { "ssh2": "why it is never used" } npm packages replaced by a module that
- *   }                                                   throws, naming them, when anything of theirs is used
+ *                                                       throws, naming them, when anything of theirs is used
+ *     "codeCache": true                                 bundle.cache is written (see loader.cjs)
+ *   }
  *
  *   npm run build                        every service that has src/main.ts, and `migrate`
  *   npm run build -- node-agent stats    only these
@@ -20,14 +29,16 @@
  * older than prisma/schema.
  *
  * `migrate` is prisma/migrate.ts (`npm run db:migrate`, the chart's migrations Job) bundled into
- * dist/migrate/main.js; it reads the migrations from prisma/migrations, found upwards from its
- * folder, so an image holds that folder beside dist/.
+ * dist/migrate/; it reads the migrations from prisma/migrations, found upwards from its folder,
+ * so an image holds that folder beside dist/.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { SERVICE_NODE_FLAGS } from '../../services/kit/src/host/process-settings';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const servicesDir = path.join(repoRoot, 'services');
@@ -35,9 +46,26 @@ const distDir = path.join(repoRoot, 'dist');
 const builtins = new Set(builtinModules);
 
 interface ServiceBuild {
+  /** Bundled although `EXTERNAL_PACKAGES` names them (dockerode, where its image builds are `unavailable`). */
   bundle?: string[];
+  external?: Record<string, string>;
   unavailable?: Record<string, string>;
+  codeCache?: boolean;
 }
+
+/** npm packages no bundle includes, and why: they stay in node_modules (copied for an image). */
+export const EXTERNAL_PACKAGES: Readonly<Record<string, string>> = {
+  '@kubernetes/client-node':
+    'an ES module of 14 MB, loaded only by a replica inside a cluster (the leader lease)',
+  '@opentelemetry/exporter-trace-otlp-http':
+    'loaded only when traces are exported (OTEL_EXPORTER_OTLP_ENDPOINT)',
+  'swagger-ui-dist': 'the docs page serves its files from its folder',
+  '@prisma/schema-engine-wasm': 'the migrations read its wasm from its folder',
+  '@electric-sql/pglite': 'reads its wasm and data files from its folder',
+  dockerode:
+    'its BuildKit session reads .proto files from its folder (a service that builds no images bundles it)',
+  ssh2: "docker-modem's ssh:// transport: a native binding and wasm files of its own",
+};
 
 /** `@scope/name/sub/path` → `@scope/name`; `name/sub` → `name`. */
 export function packageOf(specifier: string): string {
@@ -69,9 +97,12 @@ module.exports = new Proxy({}, {
 `;
 }
 
-/** npm packages external, workspace packages and the service's `bundle` list bundled. */
+/** Workspace and npm packages bundled, but for `EXTERNAL_PACKAGES` and the service's own list. */
 function dependencyPlugin(opts: ServiceBuild): Plugin {
   const bundled = new Set(opts.bundle ?? []);
+  const external = new Set(
+    [...Object.keys(EXTERNAL_PACKAGES), ...Object.keys(opts.external ?? {})].filter((p) => !bundled.has(p)),
+  );
   const unavailable = opts.unavailable ?? {};
   return {
     name: 'testbed-dependencies',
@@ -80,8 +111,7 @@ function dependencyPlugin(opts: ServiceBuild): Plugin {
         if (args.path.startsWith('node:') || builtins.has(args.path)) return { external: true };
         const pkg = packageOf(args.path);
         if (pkg in unavailable) return { path: pkg, namespace: 'testbed-unavailable' };
-        if (pkg.startsWith('@testbed/') || bundled.has(pkg)) return undefined;
-        return { external: true };
+        return external.has(pkg) ? { external: true } : undefined;
       });
       b.onLoad({ filter: /.*/, namespace: 'testbed-unavailable' }, (args) => ({
         contents: unavailableModule(args.path, unavailable[args.path]!),
@@ -101,6 +131,16 @@ function externalPackages(meta: Metafile): string[] {
   return [...out].sort();
 }
 
+/** The npm packages bundled, from esbuild's metafile. */
+function bundledPackages(meta: Metafile): string[] {
+  const out = new Set<string>();
+  for (const input of Object.keys(meta.inputs)) {
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    if (m) out.add(m[1]!);
+  }
+  return [...out].sort();
+}
+
 /** The package folder Node would load `name` from, for code in `fromDir`. */
 function packageDir(name: string, fromDir: string): string | undefined {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {
@@ -113,9 +153,11 @@ function packageDir(name: string, fromDir: string): string | undefined {
 /**
  * Copies `roots` and everything they depend on into `outDir/node_modules`, each package at the
  * same place under node_modules as in the repository, so Node resolves exactly what it resolves
- * here. Optional dependencies that are not installed (other platforms' binaries) are skipped.
+ * here. Optional dependencies that are not installed (other platforms' binaries) are skipped, and
+ * so are roots outside `required`: esbuild leaves a require() it cannot resolve inside a try block
+ * to run time (ws's bufferutil, pg's pg-native), and the package does without it.
  */
-function copyPackages(roots: string[], outDir: string): number {
+function copyPackages(roots: string[], required: ReadonlySet<string>, outDir: string): number {
   const placed = new Map<string, string>();
   const visit = (name: string, fromDir: string, optional: boolean) => {
     const dir = packageDir(name, fromDir);
@@ -141,7 +183,7 @@ function copyPackages(roots: string[], outDir: string): number {
     for (const dep of Object.keys(pkg.peerDependencies ?? {}))
       if (!pkg.peerDependenciesMeta?.[dep]?.optional) visit(dep, dir, true);
   };
-  for (const name of roots) visit(name, repoRoot, false);
+  for (const name of roots) visit(name, repoRoot, !required.has(name));
   for (const [dir, rel] of placed) {
     fs.cpSync(dir, path.join(outDir, rel), {
       recursive: true,
@@ -155,10 +197,50 @@ function copyPackages(roots: string[], outDir: string): number {
   return placed.size;
 }
 
+export interface BuiltService {
+  /** dist/<name>/main.js, the loader. */
+  outfile: string;
+  /** Size of bundle.js. */
+  bytes: number;
+  /** npm packages loaded from node_modules at run time. */
+  external: string[];
+  /** npm packages inside bundle.js. */
+  bundled: string[];
+  /** Packages copied to dist/<name>/node_modules (`nodeModules`). */
+  copied: number;
+  /** Size of bundle.cache, 0 when the service has none. */
+  codeCacheBytes: number;
+}
+
+const loaderSource = path.join(__dirname, 'loader.cjs');
+
+/**
+ * Writes dist/<name>/bundle.cache with the flags the service runs with (loader.cjs says how).
+ * Refused, or past 30 s, it fails the build: a service that does not stop at its configuration
+ * check without one would start for real here.
+ */
+function writeCodeCache(outDir: string): number {
+  const r = spawnSync(
+    process.execPath,
+    [...SERVICE_NODE_FLAGS, path.join(outDir, 'main.js'), '--write-code-cache'],
+    {
+      cwd: outDir,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `writing the code cache of ${outDir} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`,
+    );
+  return fs.statSync(path.join(outDir, 'bundle.cache')).size;
+}
+
 export async function buildService(
   name: string,
   opts: { nodeModules?: boolean; outRoot?: string } = {},
-): Promise<{ outfile: string; bytes: number; external: string[]; copied: number }> {
+): Promise<BuiltService> {
   const serviceDir = path.join(servicesDir, name);
   const other = Object.hasOwn(otherEntries, name) ? otherEntries[name] : undefined;
   const entry = other ? path.join(repoRoot, other) : path.join(serviceDir, 'src', 'main.ts');
@@ -166,25 +248,51 @@ export async function buildService(
   const manifest = other
     ? {}
     : readJson<{ testbedBuild?: ServiceBuild }>(path.join(serviceDir, 'package.json'));
+  const config = manifest.testbedBuild ?? {};
   const outDir = path.join(opts.outRoot ?? distDir, name);
   fs.rmSync(outDir, { recursive: true, force: true });
-  const outfile = path.join(outDir, 'main.js');
+  const bundleFile = path.join(outDir, 'bundle.js');
   const result = await build({
     entryPoints: [entry],
-    outfile,
+    outfile: bundleFile,
     bundle: true,
     platform: 'node',
     target: 'node20',
+    // import() becomes require() (loader.cjs says why); Node >= 20.19 requires ES modules too.
+    supported: { 'dynamic-import': false },
     format: 'cjs',
+    // V8 keeps a script's source for as long as it runs: whitespace and syntax minified (names
+    // kept, so stack traces still name functions; bundle.js.map maps them back).
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
     tsconfig: path.join(repoRoot, 'tsconfig.json'),
-    plugins: [dependencyPlugin(manifest.testbedBuild ?? {})],
+    plugins: [dependencyPlugin(config)],
   });
+  // Its own SHA-256 last (after the source map comment, so no mapping moves): the code cache names
+  // the bundle it was made from by it (loader.cjs).
+  const id = createHash('sha256').update(fs.readFileSync(bundleFile)).digest('hex');
+  fs.appendFileSync(bundleFile, `// testbed-bundle ${id}\n`);
+  const outfile = path.join(outDir, 'main.js');
+  fs.copyFileSync(loaderSource, outfile);
   const external = externalPackages(result.metafile);
-  const copied = opts.nodeModules ? copyPackages(external, outDir) : 0;
-  return { outfile, bytes: fs.statSync(outfile).size, external, copied };
+  const required = new Set(
+    [...Object.keys(EXTERNAL_PACKAGES), ...Object.keys(config.external ?? {})].filter(
+      (p) => !config.bundle?.includes(p),
+    ),
+  );
+  const copied = opts.nodeModules ? copyPackages(external, required, outDir) : 0;
+  const codeCacheBytes = config.codeCache ? writeCodeCache(outDir) : 0;
+  return {
+    outfile,
+    bytes: fs.statSync(bundleFile).size,
+    external,
+    bundled: bundledPackages(result.metafile),
+    copied,
+    codeCacheBytes,
+  };
 }
 
 const generatedClient = path.join(servicesDir, 'kit', 'src', 'db', 'generated', 'client.ts');
@@ -215,7 +323,9 @@ async function cli(argv: string[]): Promise<void> {
     const t0 = Date.now();
     const r = await buildService(name, { nodeModules });
     process.stdout.write(
-      `build: ${path.relative(repoRoot, r.outfile)} ${(r.bytes / 1024).toFixed(0)} kB in ${Date.now() - t0} ms; ` +
+      `build: ${path.relative(repoRoot, path.dirname(r.outfile))}/bundle.js ${(r.bytes / 1024).toFixed(0)} kB` +
+        (r.codeCacheBytes ? `, bundle.cache ${(r.codeCacheBytes / 1024).toFixed(0)} kB` : '') +
+        ` in ${Date.now() - t0} ms; ` +
         `npm packages loaded at run time: ${r.external.join(', ') || 'none'}` +
         (nodeModules
           ? `; ${r.copied} packages copied to ${path.relative(repoRoot, path.dirname(r.outfile))}/node_modules`

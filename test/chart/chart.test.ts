@@ -737,6 +737,8 @@ describe('charts/testbed', () => {
       // With the settings every service process runs with (process-settings.ts).
       const cmd = ['node', ...SERVICE_NODE_FLAGS, `dist/${name}/main.js`];
       expect(text).toContain(`CMD ${JSON.stringify(cmd).replaceAll(',', ', ')}`);
+      // Its code cache made in the image, by its node with the same flags (deploy/build/loader.cjs).
+      expect(text).toContain(`RUN ${[...cmd, '--write-code-cache'].join(' ')}`);
       for (const [k, v] of Object.entries(SERVICE_PROCESS_ENV))
         expect(text).toMatch(new RegExp(`^\\s+${k}=${v} \\\\$`, 'm'));
       expect(text).toContain('ARG NODE_IMAGE=node:20-bookworm-slim');

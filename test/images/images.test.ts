@@ -364,6 +364,22 @@ describe('service images built and run on the rig’s own Docker daemon (node1)'
     console.log(
       `ready after container start: ${started.map((s) => `${s.service} ${seconds(s.readyMs!)}`).join(', ')}`,
     );
+    // The code cache each service image made of its bundle is taken by its own node (loader.cjs
+    // says on stderr when it is not).
+    for (const s of started) {
+      const log = await logsOf(s.container);
+      expect([s.service, log]).not.toEqual([
+        s.service,
+        expect.stringMatching(/bundle\.cache .*compiling the bundle/),
+      ]);
+    }
+    for (const name of ['ipam', 'provisioning', 'quota', 'stats']) {
+      const listing = await dockerOk(['run', '--rm', '--entrypoint', 'ls', imageOf(name), `dist/${name}`]);
+      expect([name, listing.split(/\s+/).filter(Boolean).sort()]).toEqual([
+        name,
+        ['bundle.cache', 'bundle.js', 'bundle.js.map', 'main.js', 'node_modules'],
+      ]);
+    }
   });
 
   test('each runs as the numeric non-root user 10001', async () => {

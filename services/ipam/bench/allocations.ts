@@ -28,6 +28,8 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ipam-'));
   const database = await freshPostgresDatabase('bench_ipam');
   const db = new pg.Pool({ connectionString: database.url, max: 64 });
+  // An idle client the server ends (a restart, the drop's FORCE) is an 'error' event: not a crash.
+  db.on('error', (err) => console.error(`bench pool: an idle connection ended: ${err.message}`));
   let service: Awaited<ReturnType<typeof startServiceProcess>> | undefined;
   const results: { clients: number; api: LoadResult; floor: LoadResult }[] = [];
   try {

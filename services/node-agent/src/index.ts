@@ -1,4 +1,4 @@
-/** The node agent for the hosts that embed it (the embedded default's `local` node) and for stats. */
+/** The node agent for the hosts that embed it (the embedded default's `local` node); its readers import ./wire. */
 export { createNodeAgent, type NodeAgent, type NodeAgentOptions } from './agent';
 export type { AgentStatus } from './agent-status';
 export { createAgentMetrics, type AgentMetrics } from './metrics';
@@ -10,6 +10,4 @@ export {
   type NodeAgentConfig,
 } from './config';
 export { dockerFromHost } from './docker/docker-client';
-export { decodeSampleBatch, encodeSampleBatch, WireFormatError } from './wire/codec';
-export * from './wire/sample-batch';
-export * from './wire/heartbeat';
+export * from './wire';

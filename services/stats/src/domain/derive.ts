@@ -1,4 +1,4 @@
-import type { ContainerSample, SampleBatch } from '@testbed/node-agent';
+import type { ContainerSample, SampleBatch } from '@testbed/node-agent/src/wire';
 
 /** What is kept of a series' previous sample to make rates of the next one. */
 export interface CounterState {

@@ -1,5 +1,5 @@
 import { nonRetriable, type RecordSubscription, type StreamRecord, type Subscription } from '@testbed/kit';
-import { NODE_HEARTBEATS_TOPIC, nodeHeartbeat, STATS_SAMPLES_TOPIC } from '@testbed/node-agent';
+import { NODE_HEARTBEATS_TOPIC, nodeHeartbeat, STATS_SAMPLES_TOPIC } from '@testbed/node-agent/src/wire';
 import {
   containerRemovedEvent,
   containerStartedEvent,

@@ -1,5 +1,5 @@
 import type { Clock, Logger, StreamRecord } from '@testbed/kit';
-import { decodeSampleBatch, WireFormatError, type SampleBatch } from '@testbed/node-agent';
+import { decodeSampleBatch, WireFormatError, type SampleBatch } from '@testbed/node-agent/src/wire';
 import { isNew, type IngestCursor } from '../domain/batch-order';
 import { cpuShareOfLimit, deriveSample, shareOfLimit, type CounterState } from '../domain/derive';
 import type { StatsMetrics } from '../metrics';

@@ -1,4 +1,4 @@
-import type { NodeHeartbeat } from '@testbed/node-agent';
+import type { NodeHeartbeat } from '@testbed/node-agent/src/wire';
 import type { SqlSession } from './sql';
 
 /** A node's agent as its newest heartbeat tells (an older one, arriving late, changes nothing). */

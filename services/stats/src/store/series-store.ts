@@ -1,4 +1,4 @@
-import type { InventoryEntry } from '@testbed/node-agent';
+import type { InventoryEntry } from '@testbed/node-agent/src/wire';
 import type { SqlSession, SqlTx } from './sql';
 
 export const seriesId = (node: string, ref: string) => `${node}/${ref}`;
