@@ -22,7 +22,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freshPostgresDatabase, randomSuffix, repoRoot, rigEnv } from '@testbed/test-support/rig';
-import { SERVICE_NODE_FLAGS, SERVICE_PROCESS_ENV } from '@testbed/kit/src/host/process-settings';
+import {
+  SERVICE_NODE_FLAGS,
+  SERVICE_PROCESS_ENV,
+  SERVICES_WITH_PROCESS_SETTINGS,
+} from '@testbed/kit/src/host/process-settings';
 import { emitFigures, figure, type Figure } from './lib/figures';
 import { bareExpressEntry, distEntry, median, timeStart, type Start } from './lib/process-start';
 
@@ -32,7 +36,7 @@ const SERVICES = ['ipam', 'provisioning', 'quota', 'stats', 'portal'] as const;
 type Target = (typeof SERVICES)[number] | 'express';
 /** What each runs with in its image: the services their process settings, the rest plain node. */
 const flagsOf = (t: Target): readonly string[] =>
-  t === 'express' || t === 'portal' ? [] : SERVICE_NODE_FLAGS;
+  SERVICES_WITH_PROCESS_SETTINGS.includes(t) ? SERVICE_NODE_FLAGS : [];
 
 async function main(): Promise<void> {
   const rig = rigEnv('DATABASE_URL', 'KAFKA_BROKERS');

@@ -5,7 +5,8 @@
  *
  *   main.js       deploy/build/loader.cjs: runs bundle.js, from bundle.cache when there is one
  *   bundle.js     the entry with the workspace packages and the npm packages it uses
- *   bundle.cache  V8's code cache of bundle.js, for the services whose package.json asks for it
+ *   bundle.cache  V8's code cache of bundle.js, for the services started with process-settings.ts's
+ *                 flags (SERVICES_WITH_PROCESS_SETTINGS), made with those flags
  *
  * npm packages are bundled too: a service loaded some 1,450 files from node_modules at start
  * (about 100 ms of resolving and reading). Those in `EXTERNAL_PACKAGES` stay outside, loaded from
@@ -16,7 +17,6 @@
  *     "external": { "ssh2": "why it stays outside" }   npm packages left out of the bundle
  *     "unavailable": { "ssh2": "why it is never used" } npm packages replaced by a module that
  *                                                       throws, naming them, when anything of theirs is used
- *     "codeCache": true                                 bundle.cache is written (see loader.cjs)
  *   }
  *
  *   npm run build                        every service that has src/main.ts, and `migrate`
@@ -38,7 +38,10 @@ import { builtinModules } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { SERVICE_NODE_FLAGS } from '../../services/kit/src/host/process-settings';
+import {
+  SERVICE_NODE_FLAGS,
+  SERVICES_WITH_PROCESS_SETTINGS,
+} from '../../services/kit/src/host/process-settings';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const servicesDir = path.join(repoRoot, 'services');
@@ -50,7 +53,6 @@ interface ServiceBuild {
   bundle?: string[];
   external?: Record<string, string>;
   unavailable?: Record<string, string>;
-  codeCache?: boolean;
 }
 
 /** npm packages no bundle includes, and why: they stay in node_modules (copied for an image). */
@@ -284,7 +286,7 @@ export async function buildService(
     ),
   );
   const copied = opts.nodeModules ? copyPackages(external, required, outDir) : 0;
-  const codeCacheBytes = config.codeCache ? writeCodeCache(outDir) : 0;
+  const codeCacheBytes = SERVICES_WITH_PROCESS_SETTINGS.includes(name) ? writeCodeCache(outDir) : 0;
   return {
     outfile,
     bytes: fs.statSync(bundleFile).size,

@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { SERVICE_NODE_FLAGS, SERVICE_PROCESS_ENV } from '@testbed/kit/src/host/process-settings';
+import {
+  SERVICE_NODE_FLAGS,
+  SERVICE_PROCESS_ENV,
+  SERVICES_WITH_PROCESS_SETTINGS,
+} from '@testbed/kit/src/host/process-settings';
 import { repoRoot } from './rig';
 
 /**
@@ -44,9 +48,6 @@ export interface ServiceProcessOptions {
   /** node's own flags, for the compiled runner (the agent's V8 settings). */
   nodeFlags?: readonly string[];
 }
-
-/** The services whose images run with process-settings.ts (the agent has its own flags). */
-const WITH_SERVICE_SETTINGS = new Set(['ipam', 'provisioning', 'quota', 'stats']);
 
 /** The newest modification time of the TypeScript sources a bundle may include. */
 function newestSource(): number {
@@ -94,7 +95,7 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   const runner = opts.runner ?? 'compiled';
   // A service runs compiled as in its image: with its V8 flags and malloc setting.
-  const settings = runner === 'compiled' && WITH_SERVICE_SETTINGS.has(service);
+  const settings = runner === 'compiled' && SERVICES_WITH_PROCESS_SETTINGS.includes(service);
   const {
     readyWithinMs = 90_000,
     portVariable = 'PORT',

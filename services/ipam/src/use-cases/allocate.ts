@@ -10,7 +10,7 @@ import {
   type Tx,
 } from '@testbed/kit';
 import { AddressConflictError, planAllocation, type AllocationRequest } from '../domain/allocation-plan';
-import { auditEntryOf, formatIpv4, parseIpv4, type Ipv4 } from '@testbed/kit';
+import { auditEntryOf, formatIpv4, isWriteConflict, parseIpv4, type Ipv4 } from '@testbed/kit';
 import { randomUUID } from 'node:crypto';
 import { reservedAddresses, type Pool } from '../domain/pool';
 import {
@@ -233,6 +233,30 @@ export async function serveAllocations(
 
 const combiners = new WeakMap<IpamContext, Combiner<PendingAllocation, AllocateResult>>();
 
+/**
+ * Pools that share a segment are combined apart, so a locked transaction of one can deadlock with
+ * the lock-free statement of another: it inserted a block, then waits on the lowest free address
+ * the statement inserted; the statement waits on an address of that block. Postgres aborts one
+ * (kit's isWriteConflict), which rolled back all it did.
+ */
+const WRITE_CONFLICT_ATTEMPTS = 4;
+
+async function retryWriteConflicts<T>(
+  batch: readonly PendingAllocation[],
+  attempt: () => Promise<T>,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    // What a rolled-back attempt put on record is not: the audit entries are written again.
+    for (const { audit } of batch) if (audit.request) audit.request.recorded = false;
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isWriteConflict(error) || n >= WRITE_CONFLICT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * n * Math.random()));
+    }
+  }
+}
+
 const isOneNext = (input: AllocateInput) =>
   !input.ip && !input.start && input.count === 1 && !input.requestId;
 
@@ -265,11 +289,16 @@ async function serveCombined(
         ...(audit.request ? { audit: auditEntryOf({}, audit.request, audit.traceId) } : {}),
       };
     });
+    // Postgres ends the statement in a deadlock with a locked transaction of another pool on the
+    // segment (see WRITE_CONFLICT_ATTEMPTS): it wrote nothing, and its requests go the locked way.
     const taken = await takeNextAddresses(ctx.db.prisma, pool, [...reservedAddresses(pool)], requests, {
       source: ctx.source,
       topic: IPAM_EVENTS,
       type: ipamEventTypes.allocated,
       time: now,
+    }).catch((error: unknown) => {
+      if (isWriteConflict(error)) return [];
+      throw error;
     });
     for (const t of taken) {
       const i = fast[t.index]!;
@@ -299,13 +328,9 @@ async function serveCombined(
   }
   const rest = [...batch.keys()].filter((i) => outcomes[i] === undefined);
   if (rest.length > 0) {
-    const served = await ctx.db.prisma.$transaction((tx) =>
-      serveAllocations(
-        ctx,
-        tx,
-        poolName,
-        rest.map((i) => batch[i]!),
-      ),
+    const pending = rest.map((i) => batch[i]!);
+    const served = await retryWriteConflicts(pending, () =>
+      ctx.db.prisma.$transaction((tx) => serveAllocations(ctx, tx, poolName, pending)),
     );
     rest.forEach((i, k) => (outcomes[i] = served[k]!));
     // Pools never change once made (there is no update), so a pool seen is a pool known; the

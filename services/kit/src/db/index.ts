@@ -34,6 +34,7 @@ export {
   type TransactionOptions,
   type TransactionScope,
 } from './transaction';
+export { isWriteConflict } from './write-conflict';
 export { Prisma } from './generated/client';
 /** Short name for the `tx` of `prisma.$transaction(async (tx) => …)` in services' stores. */
 export type { DbTransaction as Tx } from './database';

@@ -14,4 +14,9 @@
  * after start are undefined behaviour, and malloc reads its variable before main runs.
  */
 export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'] as const;
+/**
+ * The services started so (the node agent has flags of its own, the portal and the embedded
+ * default none); their bundles' code caches are written with these flags too (deploy/build).
+ */
+export const SERVICES_WITH_PROCESS_SETTINGS: readonly string[] = ['ipam', 'provisioning', 'quota', 'stats'];
 export const SERVICE_PROCESS_ENV = { MALLOC_ARENA_MAX: '1' } as const;

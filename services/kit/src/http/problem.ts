@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { DomainError, RateLimitedError, type FieldProblem } from './errors';
 import type { Logger } from '../log/logger';
+import { isWriteConflict } from '../db/write-conflict';
 
 export const PROBLEM_TYPE_BASE = 'https://testbed.dev/problems/';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -76,13 +77,19 @@ function toProblem(err: unknown, req: Request, logger: Logger): Problem {
 
 /**
  * Prisma's "no connection within maxWait" (P2024), "transaction could not start or expired"
- * (P2028), "cannot reach the server" (P1001, P1017) and a refused socket: load or an outage, not a
- * bug, so the caller is told to retry (503) rather than handed a 500.
+ * (P2028), "cannot reach the server" (P1001, P1017), a deadlock or write conflict a use case did
+ * not retry itself (isWriteConflict) and a refused socket: load or an
+ * outage, not a bug, so the caller is told to retry (503) rather than handed a 500.
  */
 function isOverloaded(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return (
-    code === 'P2024' || code === 'P2028' || code === 'P1001' || code === 'P1017' || code === 'ECONNREFUSED'
+    isWriteConflict(err) ||
+    code === 'P2024' ||
+    code === 'P2028' ||
+    code === 'P1001' ||
+    code === 'P1017' ||
+    code === 'ECONNREFUSED'
   );
 }
 
