@@ -95,6 +95,9 @@ export function pendingAllocation(input: AllocateInput): PendingAllocation {
   return { input, audit: captureAudit(), traceHeaders: captureTraceHeaders() };
 }
 
+/** Rounds of next-address inserts one locked transaction makes at most (see serveAllocations). */
+const MAX_NEXT_ROUNDS = 16;
+
 /**
  * Serves requests for one pool in the caller's transaction, under the segment's lock: replays
  * answered from their earlier allocation, blocks and given addresses planned one by one, and
@@ -168,13 +171,16 @@ export async function serveAllocations(
     }
   }
   // Each round serves the first of the waiting requests; a shortfall is the range's end or an
-  // address a lock-free writer took meanwhile, which the next round (a new snapshot) sees.
+  // address a lock-free writer (another replica's statement) took meanwhile, which the next round
+  // (a new snapshot) sees. Only a round that took nothing while the range has no free address
+  // left ends it: under two replicas' load, three rounds could all lose and refuse a pool with room.
   let waiting = singles;
-  for (let round = 0; waiting.length > 0 && round < 3; round++) {
+  for (let round = 0; waiting.length > 0 && round < MAX_NEXT_ROUNDS; round++) {
+    const reserved = [...reservedAddresses(pool), ...chosen];
     const taken = await insertNextFree(
       tx,
       pool,
-      [...reservedAddresses(pool), ...chosen],
+      reserved,
       waiting.map((i) => ({
         owner: batch[i]!.input.owner,
         heldUntil: heldUntilOf(batch[i]!.input),
@@ -183,6 +189,11 @@ export async function serveAllocations(
     );
     waiting.slice(0, taken.length).forEach((i, k) => served.set(i, [taken[k]!]));
     waiting = waiting.slice(taken.length);
+    if (
+      taken.length === 0 &&
+      (await firstFreeAddress(tx, pool.segment, pool.rangeStart, pool.rangeEnd, reserved)) === undefined
+    )
+      break;
   }
   for (const i of waiting)
     outcomes[i] = { error: new AddressConflictError(null, `pool '${pool.name}' has no free address`) };
