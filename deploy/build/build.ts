@@ -123,6 +123,84 @@ function dependencyPlugin(opts: ServiceBuild): Plugin {
   };
 }
 
+/**
+ * Checks a package makes at load for a runtime other than Node, settled at build time: bundles
+ * run on Node only. Each names the file, the exact text and what replaces it; the build fails
+ * when the text is not there once (a new version of the package), so nothing is dropped unseen.
+ */
+const NODE_ONLY_CHECKS: ReadonlyArray<{ file: RegExp; text: string; replacement: string; why: string }> = [
+  {
+    file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/,
+    text: 'if (isCloudflareRuntime()) {',
+    replacement: 'if (false) {',
+    why:
+      'pg asks whether it runs in a Cloudflare Worker by making a fetch Response, and on Node 20 that ' +
+      "loads undici, about 20 ms of a service's 300 ms start; on Node the answer is always no",
+  },
+];
+
+function nodeOnlyPlugin(): Plugin {
+  return {
+    name: 'testbed-node-only',
+    setup(b) {
+      for (const check of NODE_ONLY_CHECKS)
+        b.onLoad({ filter: check.file }, (args) => {
+          const source = fs.readFileSync(args.path, 'utf8');
+          const found = source.split(check.text).length - 1;
+          if (found !== 1)
+            throw new Error(
+              `${args.path}: expected "${check.text}" once, found it ${found} times (${check.why}); update NODE_ONLY_CHECKS`,
+            );
+          return { contents: source.replace(check.text, check.replacement), loader: 'js' };
+        });
+    },
+  };
+}
+
+/**
+ * Large data a package embeds in its JavaScript, written beside the bundle instead: V8 keeps a
+ * script's whole source for as long as it runs, and parses a lazy module's text when it first
+ * runs. Prisma's query compiler is 2.3 MB of base64 (40 % of a service bundle); the module that
+ * held it now reads the same text from `file` when the client first connects.
+ */
+const ASSETS_OUT_OF_THE_BUNDLE: ReadonlyArray<{ module: RegExp; file: string; exportName: string }> = [
+  {
+    module: /[\\/]@prisma[\\/]client[\\/]runtime[\\/]query_compiler_small_bg\.postgresql\.wasm-base64\.js$/,
+    file: 'query-compiler.wasm.b64',
+    exportName: 'wasm',
+  },
+];
+
+function assetPlugin(outDir: string): Plugin {
+  return {
+    name: 'testbed-assets',
+    setup(b) {
+      for (const asset of ASSETS_OUT_OF_THE_BUNDLE)
+        b.onLoad({ filter: asset.module }, (args) => {
+          // Evaluated here as the package ships it: the file holds exactly the string it exported.
+          const exported = (require(args.path) as Record<string, unknown>)[asset.exportName];
+          if (typeof exported !== 'string')
+            throw new Error(`${args.path}: no string export "${asset.exportName}" to write to ${asset.file}`);
+          fs.mkdirSync(outDir, { recursive: true });
+          fs.writeFileSync(path.join(outDir, asset.file), exported, 'latin1');
+          const file = JSON.stringify(asset.file);
+          return {
+            contents: `'use strict';
+// ${asset.file} beside the bundle (deploy/build/build.ts, ASSETS_OUT_OF_THE_BUNDLE).
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+Object.defineProperty(exports, ${JSON.stringify(asset.exportName)}, {
+  enumerable: true,
+  get: () => readFileSync(join(__dirname, ${file}), 'latin1'),
+});
+`,
+            loader: 'js',
+          };
+        });
+    },
+  };
+}
+
 /** The npm packages a bundle loads at run time, from esbuild's metafile. */
 function externalPackages(meta: Metafile): string[] {
   const out = new Set<string>();
@@ -271,7 +349,7 @@ export async function buildService(
     metafile: true,
     logLevel: 'warning',
     tsconfig: path.join(repoRoot, 'tsconfig.json'),
-    plugins: [dependencyPlugin(config)],
+    plugins: [dependencyPlugin(config), nodeOnlyPlugin(), assetPlugin(outDir)],
   });
   // Its own SHA-256 last (after the source map comment, so no mapping moves): the code cache names
   // the bundle it was made from by it (loader.cjs).

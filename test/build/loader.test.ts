@@ -146,3 +146,21 @@ test('an ES-module-only package is required, not imported: Node >= 20.19 loads i
   expect(r.stderr).not.toMatch(/ERR_REQUIRE_ESM/);
   expect(r.stdout).toBe('function');
 });
+
+test('the bundle holds no Prisma query compiler (it reads the file beside it) and loads no undici on Node', () => {
+  const bundle = fs.readFileSync(path.join(dir, 'bundle.js'), 'utf8');
+  const { wasm } = require('@prisma/client/runtime/query_compiler_small_bg.postgresql.wasm-base64.js') as {
+    wasm: string;
+  };
+  expect(fs.readFileSync(path.join(dir, 'query-compiler.wasm.b64'), 'latin1')).toBe(wasm);
+  expect(bundle.includes(wasm.slice(0, 4096))).toBe(false);
+  // pg's Cloudflare check made a fetch Response at load, which loads undici on Node 20.
+  const probe = path.join(outRoot, 'undici-probe.cjs');
+  fs.writeFileSync(
+    probe,
+    "process.on('exit', () => process.stderr.write('undici loaded: ' + process.moduleLoadList.some((m) => m.includes('undici')) + '\\n'));\n",
+  );
+  const r = runEmpty(['--require', probe, ...SERVICE_NODE_FLAGS]);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain('undici loaded: false');
+});

@@ -377,7 +377,7 @@ describe('service images built and run on the rig’s own Docker daemon (node1)'
       const listing = await dockerOk(['run', '--rm', '--entrypoint', 'ls', imageOf(name), `dist/${name}`]);
       expect([name, listing.split(/\s+/).filter(Boolean).sort()]).toEqual([
         name,
-        ['bundle.cache', 'bundle.js', 'bundle.js.map', 'main.js', 'node_modules'],
+        ['bundle.cache', 'bundle.js', 'bundle.js.map', 'main.js', 'node_modules', 'query-compiler.wasm.b64'],
       ]);
     }
   });

@@ -42,6 +42,12 @@ export interface Bus {
   subscribe(sub: Subscription): void;
   /** Binary record streams on the same transport (samples): no outbox, no processed-event marks. */
   records: RecordStreams;
+  /**
+   * Reaches the transport and makes what the subscriptions need (topics) without consuming
+   * anything, so a host can run it beside its modules' start; after the last subscribe().
+   * start() does it first when it was not called.
+   */
+  connect(): Promise<void>;
   start(): Promise<void>;
   /** Stops the relay, then the consumers (in-flight events end or are left for redelivery), then producers. */
   stop(): Promise<void>;

@@ -89,11 +89,15 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     server.listen(opts.port, opts.listenHost, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  // Milliseconds since the process began, at each step of the start (logged once ready).
+  const steps: Record<string, number> = { listening: Math.round(performance.now()) };
 
   let parts: HostParts | undefined;
   let stopTasks: () => Promise<void> = async () => {};
   try {
+    readiness.starting('opening the database');
     parts = await opts.open();
+    steps.opened = Math.round(performance.now());
     const { db, bus, modules } = parts;
     readiness.add({ name: 'database', check: () => db.ping() });
     readiness.add({
@@ -105,8 +109,25 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
     for (const m of modules) readiness.add(...(m.readiness ?? []));
     for (const m of modules) for (const sub of m.subscriptions ?? []) bus.subscribe(sub);
     for (const m of modules) for (const sub of m.recordSubscriptions ?? []) bus.records.subscribe(sub);
-    for (const m of modules) await m.start?.();
+    // The broker is reached (producer, topics, consumer connections) while the modules start:
+    // nothing is consumed before every module has started.
+    const connecting = bus.connect();
+    connecting.catch(() => undefined);
+    // The database client's engine (Prisma's query compiler and its first connection) is made
+    // beside that too, not by the first query, which may come after ready (a leader task's).
+    const dbConnecting = db.prisma.$connect();
+    dbConnecting.catch(() => undefined);
+    for (const m of modules) {
+      readiness.starting(`starting ${m.name}`);
+      await m.start?.();
+    }
+    await dbConnecting;
+    steps.modulesStarted = Math.round(performance.now());
+    readiness.starting('connecting to the bus');
+    await connecting;
+    readiness.starting('joining the consumer groups');
     await bus.start();
+    steps.busStarted = Math.round(performance.now());
     await leader.start();
     const retention = opts.busRetention ?? defaultBusRetention;
     const pruneBus: PeriodicTask = {
@@ -161,7 +182,8 @@ export async function runHost(opts: HostOptions): Promise<RunningHost> {
   }
   const { db, bus, modules } = parts;
   readiness.markReady();
-  logger.info({ port, modules: modules.map((m) => m.name) }, `${opts.name} listening`);
+  steps.ready = Math.round(performance.now());
+  logger.info({ port, modules: modules.map((m) => m.name), startMs: steps }, `${opts.name} listening`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

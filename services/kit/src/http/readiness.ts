@@ -18,10 +18,15 @@ export interface ReadinessReport {
  */
 export class Readiness {
   private state: 'starting' | 'ready' | 'stopping' = 'starting';
+  private step = '';
   private readonly checks: ReadinessCheck[] = [];
 
   add(...checks: ReadinessCheck[]): void {
     this.checks.push(...checks);
+  }
+  /** What the start is waiting for now (shown while starting: 'starting: <step>'). */
+  starting(step: string): void {
+    this.step = step;
   }
   markReady(): void {
     if (this.state === 'starting') this.state = 'ready';
@@ -31,6 +36,12 @@ export class Readiness {
   }
 
   async report(timeoutMs = 2000): Promise<ReadinessReport> {
+    // The answer is known without asking the dependencies: a probe every few milliseconds while
+    // a process starts would otherwise add a database round trip each to the start it waits for.
+    if (this.state !== 'ready') {
+      const error = this.state === 'starting' && this.step ? `starting: ${this.step}` : this.state;
+      return { ready: false, checks: { lifecycle: { ok: false, error } } };
+    }
     const checks: ReadinessReport['checks'] = {};
     await Promise.all(
       this.checks.map(async ({ name, check }) => {
@@ -46,6 +57,7 @@ export class Readiness {
         }
       }),
     );
+    // Shutdown may have begun while the checks ran.
     if (this.state !== 'ready') checks.lifecycle = { ok: false, error: this.state };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   }

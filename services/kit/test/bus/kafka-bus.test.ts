@@ -3,6 +3,7 @@ import {
   NonRetriableError,
   createKafkaBus,
   createKafkaPublisher,
+  ensureKafkaTopics,
   enqueueEvent,
   type Bus,
   type CloudEvent,
@@ -96,6 +97,54 @@ describe('Kafka bus', () => {
     await waitFor('the event', () => seen.length === 1, 20_000);
     expect(seen[0]!.event).toEqual(sent);
     expect(seen[0]!.headers['content-type']).toBe('application/cloudevents+json');
+  });
+
+  it('connect() reaches the broker and makes the topics, and nothing is consumed before start()', async () => {
+    const topic = topicName();
+    const seen: string[] = [];
+    const bus = createKafkaBus({
+      brokers: kafkaBrokers(),
+      clientId: 'kafka-bus-test',
+      db: rig.db,
+      logger,
+      relay: { pollMs: 50 },
+      retry: fast,
+    });
+    buses.push(bus);
+    bus.subscribe({ consumer: groupName(), topics: [topic], handle: async (e) => void seen.push(e.id) });
+    await bus.connect();
+    // The topic and its dead letters are there already: nothing left to create.
+    expect(await ensureKafkaTopics({ brokers: kafkaBrokers(), logger, topics: [topic] })).toEqual([]);
+    expect(() => bus.subscribe({ consumer: groupName(), topics: [topic], handle: async () => {} })).toThrow(
+      'subscribe before the bus starts',
+    );
+    const event = {
+      specversion: '1.0',
+      id: `before-start-${topic}`,
+      source: 'test',
+      type: 'test.happened',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      data: { n: 1 },
+    };
+    await raw.publish([{ id: event.id, topic, key: 'agg-1', event, headers: {} }]);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(seen).toEqual([]);
+    expect(await bus.isReady()).toBe(false);
+    await bus.start();
+    expect(await bus.isReady()).toBe(true);
+    await waitFor('the event sent before start', () => seen.length === 1, 20_000);
+    expect(seen).toEqual([event.id]);
+  });
+
+  it('a bus stopped after connect() without start() closes what it connected', async () => {
+    const bus = createKafkaBus({ brokers: kafkaBrokers(), clientId: 'kafka-bus-test', db: rig.db, logger });
+    bus.subscribe({ consumer: groupName(), topics: [topicName()], handle: async () => {} });
+    const connecting = bus.connect();
+    await bus.stop();
+    await connecting;
+    await bus.start();
+    expect(await bus.isReady()).toBe(false);
   });
 
   it('succeeds on a retry after a retriable error', async () => {

@@ -209,3 +209,24 @@ test('before the routes are mounted the API answers 503 starting, while health a
     await new Promise((r) => late.close(r));
   }
 });
+
+test('while starting, readiness names the step and asks no dependency; once ready it asks them all', async () => {
+  const steps = new Readiness();
+  let asked = 0;
+  steps.add({ name: 'database', check: async () => void (asked += 1) });
+  steps.starting('connecting to the bus');
+  expect(await steps.report()).toEqual({
+    ready: false,
+    checks: { lifecycle: { ok: false, error: 'starting: connecting to the bus' } },
+  });
+  expect(asked).toBe(0);
+  steps.markReady();
+  expect(await steps.report()).toEqual({ ready: true, checks: { database: { ok: true } } });
+  expect(asked).toBe(1);
+  steps.markStopping();
+  expect(await steps.report()).toEqual({
+    ready: false,
+    checks: { lifecycle: { ok: false, error: 'stopping' } },
+  });
+  expect(asked).toBe(1);
+});

@@ -39,6 +39,8 @@ export function createInProcessBus(opts: InProcessBusOptions): Bus {
       subs.add(sub);
     },
     records,
+    // Nothing to reach: the subscribers are in this process.
+    async connect() {},
     async start() {
       if (state !== 'new') return;
       state = 'started';

@@ -9,6 +9,7 @@ import { createKafkaClient } from './kafka-client';
 import { createKafkaConsumerGroup, type KafkaConsumerGroup } from './kafka-consumer-group';
 import { kafkaDeadLetterRoute } from './kafka-dead-letter';
 import { createMissingTopics } from './kafka-topics';
+import { deadLetterTopic } from '../dead-letter';
 import { physicalTopic } from './kafka-namespace';
 import { kafkaPublisherOf, type KafkaPublisher } from './kafka-publisher';
 import {
@@ -51,7 +52,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   const metrics = busMetrics(opts.metrics, () => countUnpublished(opts.db.prisma));
   const logger = opts.logger.child({ component: 'bus', bus: 'kafka' });
   const stopping = new AbortController();
-  let state: 'new' | 'starting' | 'started' | 'stopped' = 'new';
+  let state: 'new' | 'connecting' | 'starting' | 'started' | 'stopped' = 'new';
   let kafka: Kafka | undefined;
   let publisher: KafkaPublisher | undefined;
   let relay: OutboxRelay | undefined;
@@ -67,23 +68,26 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       return p;
     })());
 
-  const connect = async () => {
-    kafka = createKafkaClient({ brokers: opts.brokers, clientId: opts.clientId, logger });
+  /**
+   * Everything that only reaches the broker, side by side: the producer, the topics (one admin
+   * session for the events with their dead letters and the record streams), each consumer's
+   * connection. Nothing is consumed yet.
+   */
+  const reach = async () => {
+    const client = createKafkaClient({ brokers: opts.brokers, clientId: opts.clientId, logger });
+    kafka = client;
     const relaying = opts.relay !== false;
     // Consumers need the producer too: dead letters are sent to `<topic>.dlt`.
-    if (relaying || subs.all().length > 0) {
-      publisher = kafkaPublisherOf(kafka, opts.namespace);
-      await publisher.connect();
-    }
-    const topics = subs.all().flatMap((s) => s.topics);
-    if (topics.length > 0) {
-      const created = await createMissingTopics(kafka, topics.map(physicalTopic(opts.namespace)));
-      if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
-    }
+    if (relaying || subs.all().length > 0) publisher = kafkaPublisherOf(client, opts.namespace);
+    const physical = physicalTopic(opts.namespace);
+    const topics = [
+      ...subs.all().flatMap((s) => s.topics.map(physical).flatMap((t) => [t, deadLetterTopic(t)])),
+      ...recordSubs.flatMap((s) => s.topics.map(physical)),
+    ];
     for (const [group, groupSubs] of subs.byConsumer()) {
       groups.push(
         createKafkaConsumerGroup({
-          kafka,
+          kafka: client,
           group,
           subscriptions: groupSubs,
           logger,
@@ -107,15 +111,30 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     for (const sub of recordSubs)
       recordConsumers.push(
         createKafkaRecordConsumer({
-          kafka,
+          kafka: client,
           sub,
           logger,
           namespace: opts.namespace,
           joinTimeoutMs: opts.joinTimeoutMs,
+          topicsMade: true,
         }),
       );
-    await Promise.all([...groups.map((g) => g.start()), ...recordConsumers.map((c) => c.start())]);
-    if (relaying && publisher) {
+    const makeTopics = async () => {
+      if (topics.length === 0) return;
+      // Dead-letter topics are in the list already.
+      const created = await createMissingTopics(client, topics, undefined, { deadLetters: false });
+      if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
+    };
+    await Promise.all([
+      publisher?.connect(),
+      makeTopics(),
+      ...[...groups, ...recordConsumers].map((g) => g.connect()),
+    ]);
+  };
+  /** Joins the groups (their topics exist now) and starts the relay. */
+  const consume = async () => {
+    await Promise.all([...groups, ...recordConsumers].map((g) => g.start()));
+    if (opts.relay !== false && publisher) {
       relay = startOutboxRelay({
         db: opts.db,
         publisher,
@@ -126,6 +145,21 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         metrics: opts.metrics,
       });
     }
+  };
+  // Leave nothing half-connected behind a failed connect or start.
+  const abandon = async () => {
+    await Promise.allSettled([...groups, ...recordConsumers].map((g) => g.stop()));
+    await publisher?.disconnect().catch(() => undefined);
+    state = 'stopped';
+  };
+  let connecting: Promise<void> | undefined;
+  const connect = (): Promise<void> => {
+    if (state === 'stopped') return Promise.reject(new Error('the bus has stopped'));
+    if (state === 'new') state = 'connecting';
+    return (connecting ??= reach().catch(async (err: unknown) => {
+      await abandon();
+      throw err;
+    }));
   };
 
   return {
@@ -142,16 +176,17 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         await (await producerOfRecords()).send(topic, records);
       },
     },
+    connect,
     async start() {
-      if (state !== 'new') return;
+      if (state !== 'new' && state !== 'connecting') return;
+      await connect();
+      // stop() may have come while it connected.
+      if (stopping.signal.aborted) return;
       state = 'starting';
       try {
-        await connect();
+        await consume();
       } catch (err) {
-        // Leave nothing half-connected behind a failed start.
-        await Promise.allSettled([...groups, ...recordConsumers].map((g) => g.stop()));
-        await publisher?.disconnect().catch(() => undefined);
-        state = 'stopped';
+        await abandon();
         throw err;
       }
       state = 'started';
@@ -162,8 +197,11 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         return;
       }
       state = 'stopped';
-      // Consumers first (their handlers may enqueue), then a last relay flush, then the producer.
+      // Aborted first, so a start() waiting on the connect does not go on to consume.
       stopping.abort();
+      // A connect in flight ends first: its consumers are then closed below like the others.
+      await connecting?.catch(() => undefined);
+      // Consumers first (their handlers may enqueue), then a last relay flush, then the producer.
       await Promise.allSettled([...groups, ...recordConsumers].map((g) => g.stop()));
       await relay?.stop({ flushMs: opts.flushTimeoutMs ?? 5_000 });
       await publisher?.disconnect();

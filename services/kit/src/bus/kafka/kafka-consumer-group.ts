@@ -30,6 +30,8 @@ export interface KafkaConsumerGroupOptions {
 }
 
 export interface KafkaConsumerGroup {
+  /** Reaches the broker; start() then joins (and connects first when this was not called). */
+  connect(): Promise<void>;
   start(): Promise<void>;
   /** Waits for the message in hand; its offset is committed only if it was settled. */
   stop(): Promise<void>;
@@ -71,8 +73,12 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
   const membership = trackMembership(consumer, log, restartGivenUp);
   trackLag(consumer, opts.group, (t) => byTopic.get(t)?.topic, opts.deliveryDeps.metrics);
 
+  let connecting: Promise<void> | undefined;
   async function start(): Promise<void> {
-    await consumer.connect();
+    const connected = connecting ?? consumer.connect();
+    // A restart (after a crash) connects again.
+    connecting = undefined;
+    await connected;
     await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: opts.fromBeginning ?? true });
     const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `consumer group ${opts.group}`);
     await consumer.run({
@@ -94,9 +100,11 @@ export function createKafkaConsumerGroup(opts: KafkaConsumerGroupOptions): Kafka
   }
 
   return {
+    connect: () => (connecting ??= consumer.connect()),
     start,
     async stop() {
       stopped = true;
+      await connecting?.catch(() => undefined);
       await consumer.disconnect();
       membership.left();
     },

@@ -48,6 +48,8 @@ export function createKafkaRecordProducer(
 }
 
 export interface KafkaRecordConsumer {
+  /** Reaches the broker; start() then joins (and connects first when this was not called). */
+  connect(): Promise<void>;
   start(): Promise<void>;
   /** Waits for the call in hand; offsets of records not yet handled stay uncommitted. */
   stop(): Promise<void>;
@@ -81,6 +83,8 @@ export function createKafkaRecordConsumer(opts: {
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
   joinTimeoutMs?: number;
+  /** The bus made the topics already: the first start does not look again (a restart does). */
+  topicsMade?: boolean;
 }): KafkaRecordConsumer {
   const { sub } = opts;
   const physical = physicalTopic(opts.namespace);
@@ -107,9 +111,18 @@ export function createKafkaRecordConsumer(opts: {
   );
   const membership = trackMembership(consumer, log, restartGivenUp);
 
+  let topicsMade = opts.topicsMade ?? false;
+  let connecting: Promise<void> | undefined;
   async function start(): Promise<void> {
-    await createMissingTopics(opts.kafka, [...logical.keys()], undefined, { deadLetters: false });
-    await consumer.connect();
+    const connected = connecting ?? consumer.connect();
+    // A restart (after a crash) connects again and makes sure of its topics.
+    connecting = undefined;
+    const made = topicsMade;
+    topicsMade = false;
+    await Promise.all([
+      connected,
+      made || createMissingTopics(opts.kafka, [...logical.keys()], undefined, { deadLetters: false }),
+    ]);
     await consumer.subscribe({ topics: [...logical.keys()], fromBeginning: !sub.broadcast });
     const joined = membership.joined(opts.joinTimeoutMs ?? 30_000, `record consumer ${sub.group}`);
     await consumer.run({
@@ -151,10 +164,12 @@ export function createKafkaRecordConsumer(opts: {
   }
 
   return {
+    connect: () => (connecting ??= consumer.connect()),
     start,
     async stop() {
       stopped = true;
       stopping.abort();
+      await connecting?.catch(() => undefined);
       await consumer.disconnect();
       membership.left();
     },

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../../log/logger';
 import { deadLetterTopic } from '../dead-letter';
 import { createKafkaClient } from './kafka-client';
@@ -17,13 +17,16 @@ export async function createMissingTopics(
   opts: { deadLetters?: boolean } = {},
 ): Promise<string[]> {
   const withDlt = opts.deadLetters ?? true;
+  const all = [...new Set(topics.flatMap((t) => (withDlt ? [t, deadLetterTopic(t)] : [t])))];
+  if (all.length === 0) return [];
   const admin = kafka.admin();
   await admin.connect();
   try {
+    // These topics alone first, as they exist at every start but the first: listing a cluster's
+    // topics makes this process decode all of them (some 1,000 on the rig, 15 ms of a start).
+    if (await allKnown(admin, all)) return [];
     const existing = new Set(await admin.listTopics());
-    const wanted = [...new Set(topics.flatMap((t) => (withDlt ? [t, deadLetterTopic(t)] : [t])))].filter(
-      (t) => !existing.has(t),
-    );
+    const wanted = all.filter((t) => !existing.has(t));
     if (wanted.length === 0) return [];
     // Resolves false rather than failing when another process created one meanwhile.
     await untilKnown(() =>
@@ -36,6 +39,17 @@ export async function createMissingTopics(
     return wanted;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Whether every one of `topics` exists (the admin's metadata request creates none). */
+async function allKnown(admin: Admin, topics: string[]): Promise<boolean> {
+  try {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics });
+    return topics.every((t) => found.some((f) => f.name === t));
+  } catch (err) {
+    if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return false;
+    throw err;
   }
 }
 
