@@ -124,11 +124,12 @@ function dependencyPlugin(opts: ServiceBuild): Plugin {
 }
 
 /**
- * Checks a package makes at load for a runtime other than Node, settled at build time: bundles
- * run on Node only. Each names the file, the exact text and what replaces it; the build fails
- * when the text is not there once (a new version of the package), so nothing is dropped unseen.
+ * Work packages do at load that a service's start does not need, changed at build time: a check
+ * for a runtime other than Node (bundles run on Node only), a dependency loaded before anything
+ * can use it. Each names the file, the exact text and what replaces it; the build fails when the
+ * text is not there once (a new version of the package), so no change goes unseen.
  */
-const NODE_ONLY_CHECKS: ReadonlyArray<{ file: RegExp; text: string; replacement: string; why: string }> = [
+const LOAD_TIME_EDITS: ReadonlyArray<{ file: RegExp; text: string; replacement: string; why: string }> = [
   {
     file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/,
     text: 'if (isCloudflareRuntime()) {',
@@ -137,21 +138,39 @@ const NODE_ONLY_CHECKS: ReadonlyArray<{ file: RegExp; text: string; replacement:
       'pg asks whether it runs in a Cloudflare Worker by making a fetch Response, and on Node 20 that ' +
       "loads undici, about 20 ms of a service's 300 ms start; on Node the answer is always no",
   },
+  {
+    file: /[\\/]node_modules[\\/]docker-modem[\\/]lib[\\/]ssh\.js$/,
+    text: "var Client = require('ssh2').Client,",
+    replacement: "var Client = function () { return new (require('ssh2').Client)(); },",
+    why:
+      'docker-modem loads ssh2 (which signs test data at load to probe its ciphers, 10-15 ms) for ' +
+      'its ssh:// transport; it is now loaded when a daemon is first dialled over ssh://',
+  },
+  {
+    file: /[\\/]kit[\\/]src[\\/]db[\\/]generated[\\/]internal[\\/]class\.ts$/,
+    text: 'return new WebAssembly.Module(wasmArray)',
+    replacement: 'return WebAssembly.compile(wasmArray)',
+    why:
+      'the generated Prisma client compiles its 1.7 MB query compiler with the synchronous ' +
+      'WebAssembly.Module, 10-15 ms of the main thread in the start; WebAssembly.compile (its ' +
+      "function is async already) does that work on V8's background threads",
+  },
 ];
 
-function nodeOnlyPlugin(): Plugin {
+function loadTimeEditsPlugin(): Plugin {
   return {
-    name: 'testbed-node-only',
+    name: 'testbed-load-time-edits',
     setup(b) {
-      for (const check of NODE_ONLY_CHECKS)
+      for (const check of LOAD_TIME_EDITS)
         b.onLoad({ filter: check.file }, (args) => {
           const source = fs.readFileSync(args.path, 'utf8');
           const found = source.split(check.text).length - 1;
           if (found !== 1)
             throw new Error(
-              `${args.path}: expected "${check.text}" once, found it ${found} times (${check.why}); update NODE_ONLY_CHECKS`,
+              `${args.path}: expected "${check.text}" once, found it ${found} times (${check.why}); update LOAD_TIME_EDITS`,
             );
-          return { contents: source.replace(check.text, check.replacement), loader: 'js' };
+          const loader = args.path.endsWith('.ts') ? 'ts' : 'js';
+          return { contents: source.replace(check.text, check.replacement), loader };
         });
     },
   };
@@ -349,7 +368,7 @@ export async function buildService(
     metafile: true,
     logLevel: 'warning',
     tsconfig: path.join(repoRoot, 'tsconfig.json'),
-    plugins: [dependencyPlugin(config), nodeOnlyPlugin(), assetPlugin(outDir)],
+    plugins: [dependencyPlugin(config), loadTimeEditsPlugin(), assetPlugin(outDir)],
   });
   // Its own SHA-256 last (after the source map comment, so no mapping moves): the code cache names
   // the bundle it was made from by it (loader.cjs).

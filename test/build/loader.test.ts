@@ -24,6 +24,18 @@ const mismatched = /bundle\.cache does not match bundle\.js \(another build, or 
 
 afterAll(() => fs.rmSync(outRoot, { recursive: true, force: true }));
 
+/** Preloaded (`--require`): says at exit whether undici and ssh2 were loaded. */
+const loadProbe = path.join(outRoot, 'load-probe.cjs');
+fs.writeFileSync(
+  loadProbe,
+  `process.on('exit', () => {
+  const undici = process.moduleLoadList.some((m) => m.includes('undici'));
+  const ssh2 = Object.keys(require.cache).some((f) => f.includes('/node_modules/ssh2/'));
+  process.stderr.write('undici loaded: ' + undici + '\\nssh2 loaded: ' + ssh2 + '\\n');
+});
+`,
+);
+
 /** The service with an empty environment: it loads every module, then refuses to start (exit 2). */
 function runEmpty(flags: readonly string[], args: string[] = []) {
   return spawnSync(process.execPath, [...flags, main, ...args], {
@@ -155,12 +167,28 @@ test('the bundle holds no Prisma query compiler (it reads the file beside it) an
   expect(fs.readFileSync(path.join(dir, 'query-compiler.wasm.b64'), 'latin1')).toBe(wasm);
   expect(bundle.includes(wasm.slice(0, 4096))).toBe(false);
   // pg's Cloudflare check made a fetch Response at load, which loads undici on Node 20.
-  const probe = path.join(outRoot, 'undici-probe.cjs');
-  fs.writeFileSync(
-    probe,
-    "process.on('exit', () => process.stderr.write('undici loaded: ' + process.moduleLoadList.some((m) => m.includes('undici')) + '\\n'));\n",
-  );
-  const r = runEmpty(['--require', probe, ...SERVICE_NODE_FLAGS]);
+  const r = runEmpty(['--require', loadProbe, ...SERVICE_NODE_FLAGS]);
   expect(r.status).toBe(2);
   expect(r.stderr).toContain('undici loaded: false');
 });
+
+test('provisioning starts without ssh2 (docker-modem’s ssh:// transport), which stays beside it for a dial over ssh://', async () => {
+  const built = await buildService('provisioning', { outRoot, nodeModules: true });
+  expect(built.external).toContain('ssh2');
+  expect(fs.existsSync(path.join(outRoot, 'provisioning', 'node_modules', 'ssh2', 'package.json'))).toBe(
+    true,
+  );
+  const r = spawnSync(
+    process.execPath,
+    ['--require', loadProbe, path.join(outRoot, 'provisioning', 'main.js')],
+    {
+      cwd: os.tmpdir(),
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain('provisioning: cannot start.');
+  expect(r.stderr).toContain('ssh2 loaded: false');
+}, 120_000);
