@@ -111,19 +111,28 @@ async function settle(
     let handlerRan = false;
     const afterCommit = new AfterCommitQueue();
     try {
-      const outcome = await deps.db.prisma.$transaction(async (tx) => {
-        afterCommit.clear();
-        if (!(await markProcessed(tx, sub.consumer, event.id))) return 'duplicate' as const;
-        handlerRan = true;
-        await sub.handle(event, {
-          tx,
-          afterCommit: afterCommit.add,
-          headers: msg.headers,
-          topic: msg.topic,
-          attempt,
+      const outcome = await deps.db.prisma
+        .$transaction(
+          (tx) =>
+            afterCommit.within(async () => {
+              afterCommit.clear();
+              if (!(await markProcessed(tx, sub.consumer, event.id))) return 'duplicate' as const;
+              handlerRan = true;
+              await sub.handle(event, {
+                tx,
+                afterCommit: afterCommit.add,
+                headers: msg.headers,
+                topic: msg.topic,
+                attempt,
+              });
+              return 'processed' as const;
+            }),
+          txOptions,
+        )
+        .catch((err: unknown) => {
+          afterCommit.discard();
+          throw err;
         });
-        return 'processed' as const;
-      }, txOptions);
       afterCommit.run((err) =>
         log.error({ err, eventId: event.id, type: event.type }, 'after-commit work of an event failed'),
       );

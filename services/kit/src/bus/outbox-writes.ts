@@ -1,10 +1,17 @@
+import { afterCurrentCommit } from '../db/transaction';
+
 /**
- * A process-local note that an outbox row was just written (in a transaction not yet committed):
- * the relays of this process stop waiting out their poll interval and pass again within a few
- * milliseconds, so a saga's hop through the outbox costs a commit, not half a poll. Rows written
- * by other processes are still found by polling; the note only ever shortens a wait.
+ * A process-local note that an outbox row was written: the relays of this process stop waiting
+ * out their poll interval and pass again, so a saga's hop through the outbox costs a commit, not
+ * half a poll. The note goes out when the writing transaction commits (once, however many rows
+ * it wrote) where the kit knows that transaction, at once otherwise: a pass before the commit
+ * finds nothing and looks again, which cost about four reads of the outbox per container of a
+ * batch. Rows written by other processes are still found by polling; a note only shortens a wait.
  */
 const listeners = new Set<() => void>();
+const notify = () => {
+  for (const l of listeners) l();
+};
 
 export function onOutboxWrite(listener: () => void): () => void {
   listeners.add(listener);
@@ -12,5 +19,5 @@ export function onOutboxWrite(listener: () => void): () => void {
 }
 
 export function noteOutboxWrite(): void {
-  for (const l of listeners) l();
+  if (!afterCurrentCommit(notify)) notify();
 }

@@ -64,7 +64,7 @@ export interface RetryOptions {
 }
 
 export interface RelayOptions {
-  /** Wait between polls when the outbox is empty (default 100 ms in-process, 200 ms Kafka). */
+  /** Wait between polls when the outbox is empty (default 1 s in-process, 200 ms Kafka). */
   pollMs?: number;
   /** Rows claimed per pass (default 200). */
   batchSize?: number;

@@ -45,7 +45,8 @@ afterAll(async () => {
   await rig?.close();
 });
 
-async function startBus(subs: Subscription[], retry: RetryOptions = fast): Promise<Bus> {
+/** A bus of the test's (stopped after it) with these subscriptions, not yet connected. */
+function newBus(subs: Subscription[], retry: RetryOptions = fast): Bus {
   const bus = createKafkaBus({
     brokers: kafkaBrokers(),
     clientId: 'kafka-bus-test',
@@ -56,6 +57,11 @@ async function startBus(subs: Subscription[], retry: RetryOptions = fast): Promi
   });
   buses.push(bus);
   for (const s of subs) bus.subscribe(s);
+  return bus;
+}
+
+async function startBus(subs: Subscription[], retry: RetryOptions = fast): Promise<Bus> {
+  const bus = newBus(subs, retry);
   await bus.start();
   return bus;
 }
@@ -102,16 +108,9 @@ describe('Kafka bus', () => {
   it('connect() reaches the broker and makes the topics, and nothing is consumed before start()', async () => {
     const topic = topicName();
     const seen: string[] = [];
-    const bus = createKafkaBus({
-      brokers: kafkaBrokers(),
-      clientId: 'kafka-bus-test',
-      db: rig.db,
-      logger,
-      relay: { pollMs: 50 },
-      retry: fast,
-    });
-    buses.push(bus);
-    bus.subscribe({ consumer: groupName(), topics: [topic], handle: async (e) => void seen.push(e.id) });
+    const bus = newBus([
+      { consumer: groupName(), topics: [topic], handle: async (e) => void seen.push(e.id) },
+    ]);
     await bus.connect();
     // The topic and its dead letters are there already: nothing left to create.
     expect(await ensureKafkaTopics({ brokers: kafkaBrokers(), logger, topics: [topic] })).toEqual([]);

@@ -1,4 +1,10 @@
-/** Work registered in a transaction starts once it commits, never when it rolls back. */
+/**
+ * Work registered in a transaction starts once it commits, never when it rolls back; so do the
+ * outbox's notes to the relays.
+ */
+import { randomUUID } from 'node:crypto';
+import { insertOutboxRow as writeOutboxRow } from '../../src/bus/outbox-store';
+import { onOutboxWrite } from '../../src/bus/outbox-writes';
 import { inTransaction, migrateDatabase, openDatabase, type Database } from '../../src/db';
 import { insertOutboxRow, outboxCount } from './fixtures';
 
@@ -49,4 +55,42 @@ test('one failing piece of after-commit work is reported and stops none of the o
   await new Promise((r) => setTimeout(r, 10));
   expect(ran).toEqual(['third']);
   expect(errors.map(String)).toEqual(['Error: first fails', 'Error: second fails later']);
+});
+
+test('an outbox write notes the relays when its transaction commits, once, and not when it rolls back', async () => {
+  const notes: number[] = [];
+  const stop = onOutboxWrite(() => notes.push(Date.now()));
+  const row = (source: string) => ({
+    id: randomUUID(),
+    source,
+    topic: 'notes',
+    key: 'k',
+    event: { n: 1 },
+    headers: {},
+  });
+  try {
+    await inTransaction(db, async ({ tx }) => {
+      await writeOutboxRow(tx, row('notes'));
+      await writeOutboxRow(tx, row('notes'));
+      // A relay woken now would find nothing: the rows are not visible before the commit.
+      expect(notes).toHaveLength(0);
+    });
+    expect(notes).toHaveLength(1);
+
+    await expect(
+      inTransaction(db, async ({ tx }) => {
+        await writeOutboxRow(tx, row('notes'));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(notes).toHaveLength(1);
+
+    // In a transaction the kit does not know, the note goes out at once, as before.
+    await db.prisma.$transaction(async (tx) => {
+      await writeOutboxRow(tx, row('notes'));
+      expect(notes).toHaveLength(2);
+    });
+  } finally {
+    stop();
+  }
 });
