@@ -38,6 +38,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: 'startup', script: 'bench/startup-memory.ts', limitMinutes: 6 },
   { name: 'embedded', script: 'services/embedded/bench/startup.ts', limitMinutes: 4 },
   { name: 'stats', script: 'services/stats/bench/stats.ts', limitMinutes: 12 },
+  { name: 'bus', script: 'services/kit/bench/bus-burst.ts', limitMinutes: 3 },
 ];
 
 function runOne(

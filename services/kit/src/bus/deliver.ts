@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, type Context, type Span } from '@opentelemetry/api';
 import type { Logger } from '../log/logger';
 import { parseCloudEvent, type CloudEvent } from './cloud-event';
 import { errorText, type DeadLetter, type DeadLetterRoute } from './dead-letter';
@@ -39,33 +39,65 @@ export interface DeliveryDeps {
 
 export type DeliveryOutcome = 'processed' | 'duplicate' | 'dead-lettered';
 
+/** The process span of one message to one subscription, and when its delivery began. */
+export interface DeliverySpan {
+  span: Span;
+  ctx: Context;
+  t0: bigint;
+}
+
+export function startDeliverySpan(system: string, sub: Subscription, msg: Delivery): DeliverySpan {
+  return { ...startProcessSpan(msg.topic, sub.consumer, msg.headers, system), t0: process.hrtime.bigint() };
+}
+
+/** Names the event on its span (once it parsed as one). */
+export function describeEvent(span: Span, event: CloudEvent<unknown>): void {
+  span.setAttributes({
+    'messaging.message.id': event.id,
+    'cloudevents.event_type': event.type,
+    'cloudevents.event_source': event.source,
+  });
+}
+
+/** Counts a settled delivery and ends its span. */
+export function recordOutcome(
+  deps: Pick<DeliveryDeps, 'metrics'>,
+  sub: Subscription,
+  msg: Delivery,
+  started: DeliverySpan,
+  outcome: DeliveryOutcome,
+): void {
+  deps.metrics.processing.observe(
+    { consumer: sub.consumer, topic: msg.topic, outcome },
+    Number(process.hrtime.bigint() - started.t0) / 1e9,
+  );
+  started.span.end();
+}
+
 /**
  * Hands one message to one subscription, exactly once in effect: each try is one transaction
  * that first claims (consumer, event id) and then runs the handler, so the handler's writes, the
  * events it enqueues and the claim commit or roll back together. Retriable failures are retried
  * with backoff up to the policy's bound; the rest, and the last failure, are dead-lettered.
  * Rejects only when the event could not be settled either way (database down, bus stopping): the
- * caller must then leave the message unacknowledged.
+ * caller must then leave the message unacknowledged. `started` continues a span begun by the
+ * caller (a grouped delivery that fell back to this one).
  */
 export async function deliverEvent(
   deps: DeliveryDeps,
   sub: Subscription,
   msg: Delivery,
+  started: DeliverySpan = startDeliverySpan(deps.system, sub, msg),
 ): Promise<DeliveryOutcome> {
-  const { span, ctx } = startProcessSpan(msg.topic, sub.consumer, msg.headers, deps.system);
-  const t0 = process.hrtime.bigint();
+  const { span, ctx } = started;
   try {
     const outcome = await context.with(ctx, () => settle(deps, sub, msg, span));
-    deps.metrics.processing.observe(
-      { consumer: sub.consumer, topic: msg.topic, outcome },
-      Number(process.hrtime.bigint() - t0) / 1e9,
-    );
+    recordOutcome(deps, sub, msg, started, outcome);
     return outcome;
   } catch (err) {
     failSpan(span, err);
-    throw err;
-  } finally {
     span.end();
+    throw err;
   }
 }
 
@@ -73,7 +105,7 @@ async function settle(
   deps: DeliveryDeps,
   sub: Subscription,
   msg: Delivery,
-  span: ReturnType<typeof startProcessSpan>['span'],
+  span: Span,
 ): Promise<DeliveryOutcome> {
   const labels = { consumer: sub.consumer, topic: msg.topic };
   const log = deps.logger.child({ consumer: sub.consumer, topic: msg.topic });
@@ -98,12 +130,8 @@ async function settle(
       log,
     );
   }
-  span.setAttributes({
-    'messaging.message.id': event.id,
-    'cloudevents.event_type': event.type,
-    'cloudevents.event_source': event.source,
-  });
-  const txOptions = { timeout: deps.handlerTimeoutMs ?? 60_000, maxWait: 30_000 };
+  describeEvent(span, event);
+  const txOptions = handlerTxOptions(deps);
 
   for (let attempt = 1; ; attempt++) {
     // Whether this try got as far as the handler: a failure before it (database unreachable)
@@ -175,6 +203,11 @@ async function settle(
       await sleep(delayMs, deps.signal);
     }
   }
+}
+
+/** The transaction bounds of handler runs. */
+export function handlerTxOptions(deps: Pick<DeliveryDeps, 'handlerTimeoutMs'>) {
+  return { timeout: deps.handlerTimeoutMs ?? 60_000, maxWait: 30_000 };
 }
 
 async function deadLetter(deps: DeliveryDeps, letter: DeadLetter, log: Logger): Promise<DeliveryOutcome> {

@@ -1,3 +1,4 @@
+import { Prisma } from '../db/generated/client';
 import type { TxClient } from './types';
 
 type Sql = Pick<TxClient, '$executeRaw'>;
@@ -12,6 +13,25 @@ export async function markProcessed(tx: Sql, consumer: string, eventId: string):
     INSERT INTO bus.processed_event (consumer, event_id) VALUES (${consumer}, ${eventId})
     ON CONFLICT DO NOTHING`;
   return inserted === 1;
+}
+
+/**
+ * `markProcessed` for many events in one statement: the ids this transaction claimed (the others
+ * were handled before, or are claimed by a transaction that commits first).
+ */
+export async function markProcessedMany(
+  tx: Pick<TxClient, '$queryRaw'>,
+  consumer: string,
+  eventIds: readonly string[],
+): Promise<Set<string>> {
+  const ids = [...new Set(eventIds)];
+  if (ids.length === 0) return new Set();
+  const rows = await tx.$queryRaw<{ event_id: string }[]>`
+    INSERT INTO bus.processed_event (consumer, event_id)
+    VALUES ${Prisma.join(ids.map((id) => Prisma.sql`(${consumer}, ${id})`))}
+    ON CONFLICT DO NOTHING
+    RETURNING event_id`;
+  return new Set(rows.map((r) => r.event_id));
 }
 
 export interface DeadLetterRow {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
+import { Prisma } from '../../src/db/generated/client';
 import { createLogger } from '../../src/log/logger';
 import { migrateDatabase, openDatabase, type Database } from '../../src/db';
 import {
@@ -319,6 +320,72 @@ describe.each([
     );
     expect(text).toContain(`bus_relay_latency_seconds_count{topic="${topic}"} 3`);
     expect(text).toMatch(/bus_outbox_backlog \d+/);
+  });
+
+  it('hands the events of one pass to a subscription in one transaction, in outbox order', async () => {
+    const topic = topicName();
+    const seen: string[] = [];
+    const transactions = new Set<unknown>();
+    await startBus([
+      {
+        consumer: 'grouped',
+        topics: [topic],
+        handle: async (e, { tx, attempt }) => {
+          expect(attempt).toBe(1);
+          transactions.add(tx);
+          seen.push(e.id);
+        },
+      },
+    ]);
+    // Written in one transaction, the ten rows (two keys) become visible to one relay pass together.
+    const ids = await db.prisma.$transaction(async (tx) => {
+      const out: string[] = [];
+      for (let i = 0; i < 10; i++)
+        out.push(
+          (await enqueueEvent(tx, { source: 'test', topic, key: `k${i % 2}`, type: 't', data: { i } })).id,
+        );
+      return out;
+    });
+    await waitFor('all ten seen', () => seen.length === 10);
+    expect(seen).toEqual(ids);
+    expect(transactions.size).toBe(1);
+    const marks = await db.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM bus.processed_event WHERE consumer = 'grouped' AND event_id IN (${Prisma.join(ids)})`;
+    expect(Number(marks[0]!.n)).toBe(10);
+  });
+
+  it('delivers a group that fails one by one: only the failing event is tried again, the others commit once', async () => {
+    const topic = topicName();
+    await db.prisma.$executeRaw`CREATE TABLE IF NOT EXISTS public.bus_test_write (event_id text NOT NULL)`;
+    const tries = new Map<number, number>();
+    await startBus([
+      {
+        consumer: 'group-fails',
+        topics: [topic],
+        handle: async (e, { tx, attempt }) => {
+          const i = (e.data as { i: number }).i;
+          tries.set(i, (tries.get(i) ?? 0) + 1);
+          await tx.$executeRaw`INSERT INTO public.bus_test_write (event_id) VALUES (${e.id})`;
+          // The third event fails its first try: in the group, then alone, then it succeeds.
+          if (i === 2 && attempt === 1) throw new Error('database busy');
+        },
+      },
+    ]);
+    const ids = await emit(topic, 5);
+    await waitFor('all settled', async () => (await unpublished(topic)) === 0);
+    const rows = await db.prisma.$queryRaw<{ event_id: string }[]>`
+      SELECT event_id FROM public.bus_test_write WHERE event_id IN (${Prisma.join(ids)}) ORDER BY event_id`;
+    expect(rows.map((r) => r.event_id)).toEqual([...ids].sort());
+    // The two before it ran in the rolled-back group and again alone; the failing one once more;
+    // the group never got to the last two.
+    expect([...tries.entries()].sort(([a], [b]) => a - b)).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 3],
+      [3, 1],
+      [4, 1],
+    ]);
+    expect(await deadLetters(topic)).toEqual([]);
   });
 
   it('rejects an event id that is not a UUID before writing anything', async () => {
