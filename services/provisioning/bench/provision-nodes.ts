@@ -4,7 +4,8 @@
  * against the same 60 created straight with dockerode on the three nodes at once, at the same
  * parallelism per node (create + start), in the same run.
  *
- * ROUNDS rounds alternate the two paths; the figures are the medians. The containers sit on a
+ * ROUNDS rounds (BENCH_PROVISION_ROUNDS, 5 by default) alternate the two paths; the figures are the
+ * medians. The containers sit on a
  * bridge network of the benchmark's own on each node (`testbed-bench-nodes`, 10.66.6.0/24,
  * addresses 10.66.6.10-69: no other test or benchmark uses them), removed with them at the end.
  * Every phase is bounded; the run exits 0 whether the target holds or not.
@@ -18,7 +19,7 @@ import { directCreate, median, removeOwned, within, type NodeWork } from './base
 const NODES = ['node1', 'node2', 'node3'];
 const COUNT = Math.min(60, Number(process.env.BENCH_PROVISION_NODES_COUNT ?? 60));
 const PARALLELISM = Number(process.env.BENCH_PROVISION_PARALLELISM ?? 4);
-const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_PROVISION_ROUNDS ?? 3)));
+const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_PROVISION_ROUNDS ?? 5)));
 const NETWORK: BenchNetwork = { name: 'testbed-bench-nodes', cidr: '10.66.6.0/24', gateway: '10.66.6.1' };
 const ip = (i: number) => `10.66.6.${10 + i}`;
 const PHASE_MS = 60_000;

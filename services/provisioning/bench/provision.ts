@@ -4,8 +4,9 @@
  * PGlite), against what it is compared with in the same run: the same 50 created straight with
  * dockerode at the same parallelism (create + start), and a sequential `docker run` loop.
  *
- * ROUNDS rounds alternate the API and dockerode (a fresh platform each API round), so a busy
- * machine weighs on both alike; the figures are the medians. Addresses 10.64.99.160-209 on node1's
+ * ROUNDS rounds (BENCH_PROVISION_ROUNDS, 5 by default: one round varies by ±0.05×) alternate the
+ * API and dockerode (a fresh platform each API round), so a busy machine weighs on both alike;
+ * the figures are the medians. Addresses 10.64.99.160-209 on node1's
  * macvlan experiment network; every phase is bounded; the run exits 0 whether targets hold or not.
  */
 import { testPlatform, rigEndpoint } from '@testbed/test-support/fixtures/provisioning';
@@ -16,7 +17,7 @@ import { directCreate, median, removeOwned, sequentialCli, within } from './base
 
 const COUNT = Math.min(50, Number(process.env.BENCH_PROVISION_COUNT ?? 50));
 const PARALLELISM = Number(process.env.BENCH_PROVISION_PARALLELISM ?? 4);
-const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_PROVISION_ROUNDS ?? 3)));
+const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_PROVISION_ROUNDS ?? 5)));
 const ip = (i: number) => `10.64.99.${160 + i}`;
 const PHASE_MS = 60_000;
 

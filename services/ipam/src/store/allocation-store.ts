@@ -219,12 +219,20 @@ export async function deleteAllocations(tx: Tx, segment: string, ips: Ipv4[]): P
   return existing;
 }
 
-export async function markBound(tx: Tx, segment: string, ip: Ipv4, containerId: string): Promise<number> {
-  const { count } = await tx.allocation.updateMany({
-    where: { segment, ipNum: BigInt(ip) },
+/** Binds a pool's address to its container in one statement; none when the pool holds no such address. */
+export async function markBound(
+  tx: Tx,
+  segment: string,
+  pool: string,
+  ip: Ipv4,
+  containerId: string,
+): Promise<Allocation | undefined> {
+  const [row] = await tx.allocation.updateManyAndReturn({
+    where: { segment, ipNum: BigInt(ip), poolName: pool },
     data: { state: 'bound', heldUntil: null, containerId },
+    select: fields,
   });
-  return count;
+  return row ? toAllocation(row) : undefined;
 }
 
 /** Holds past their deadline, oldest first, at most `limit`. */

@@ -139,9 +139,8 @@ export async function bindAddress(
     const pool = await loadPool(tx, poolName);
     await lockSegment(tx, pool.segment);
     const address = parseIpv4(ip) as Ipv4;
-    const [current] = await findAllocations(tx, pool.segment, [address]);
-    if (!current || current.pool !== pool.name) throw new NotFoundError('allocation', `${poolName}/${ip}`);
-    await markBound(tx, pool.segment, address, containerId);
-    return { ...current, state: 'bound', heldUntil: null, containerId };
+    const bound = await markBound(tx, pool.segment, pool.name, address, containerId);
+    if (!bound) throw new NotFoundError('allocation', `${poolName}/${ip}`);
+    return bound;
   });
 }

@@ -67,6 +67,13 @@ export const containerChangeInProgress = (tx: Tx, containerId: string) =>
 export const findOperation = async (tx: Tx, id: string) =>
   orNull(await tx.operation.findUnique({ where: { id } }));
 
+/**
+ * How far an operation is, for the reads that repeat while it runs (`Prefer: wait`, the cancel
+ * check): two columns, not the request, saga and items JSON a full row carries.
+ */
+export const operationProgress = (tx: Tx, id: string) =>
+  tx.operation.findUnique({ where: { id }, select: { state: true, cancelRequested: true } });
+
 /** The operation under a row lock: steps of one operation never interleave. */
 export async function lockOperation(tx: Tx, id: string): Promise<OperationRecord | null> {
   await tx.$executeRaw`SELECT 1 FROM provisioning.operation WHERE id = ${id}::uuid FOR UPDATE`;

@@ -11,7 +11,7 @@ import {
   type ContainerRecord,
 } from '../store/container-store';
 import { findNode } from '../store/node-store';
-import { findOperation, lockOperation } from '../store/operation-store';
+import { findOperation, lockOperation, operationProgress } from '../store/operation-store';
 import { endOperation } from '../operations/end-operation';
 import type { OperationWorker } from '../operations/workers';
 import { expireCreate } from './create-saga';
@@ -60,10 +60,7 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
     return () => {
       const now = Date.now();
       if (!last || now - last.at >= CANCEL_CHECK_MS) {
-        const answer = inTransaction(
-          ctx.db,
-          async ({ tx }) => (await findOperation(tx, operationId))?.cancelRequested ?? false,
-        );
+        const answer = operationProgress(ctx.db.prisma, operationId).then((p) => p?.cancelRequested ?? false);
         last = { at: now, answer };
         // A failed read is not cached: the next item asks again.
         answer.catch(() => {

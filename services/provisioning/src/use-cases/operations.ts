@@ -10,7 +10,13 @@ import {
 import { itemView } from '../domain/create-outcome';
 import { isKind, isTerminal, type OperationRecord } from '../domain/operation-work';
 import { containersOfOperation } from '../store/container-store';
-import { findOperation, listOperations, lockOperation, updateOperation } from '../store/operation-store';
+import {
+  findOperation,
+  listOperations,
+  lockOperation,
+  operationProgress,
+  updateOperation,
+} from '../store/operation-store';
 import { failPending } from './create-saga';
 import { onOperationEnding } from '../operations/ended-notes';
 import type { ProvisioningContext } from '../context';
@@ -88,12 +94,17 @@ export async function waitForOperation(
     if (quick === 0) quick = 1;
     wake?.();
   });
+  // Ended elsewhere (another replica's worker): seen by a poll that starts at 200 ms and slows to
+  // 1 s, each a read of the state alone; the whole row is read once, at the end.
+  let poll = 200;
   try {
     for (;;) {
-      const op = (await inTransaction(ctx.db, ({ tx }) => findOperation(tx, id)))!;
-      if (isTerminal(op.state) || Date.now() >= deadline) return op;
+      const progress = await operationProgress(ctx.db.prisma, id);
+      if (!progress || isTerminal(progress.state) || Date.now() >= deadline)
+        return (await inTransaction(ctx.db, ({ tx }) => findOperation(tx, id)))!;
       const left = Math.max(10, deadline - Date.now());
-      const ms = quick > 0 ? Math.min(left, (quick *= 2)) : Math.min(200, left);
+      const ms = quick > 0 ? Math.min(left, (quick *= 2)) : Math.min(poll, left);
+      if (quick === 0) poll = Math.min(1_000, Math.round(poll * 1.5));
       if (quick >= 200) quick = 0;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);

@@ -183,7 +183,8 @@ export async function containerStarted(
           addresses: started.addresses,
         };
   if (admission?.decision === 'granted') await takeOneFromHold(tx, admission.requestId);
-  await insertUserIfMissing(tx, started.owner, 'admission');
+  // An admission inserted its user: only an owner quota has not seen yet needs one.
+  if (admission?.user !== started.owner) await insertUserIfMissing(tx, started.owner, 'admission');
   await insertContainer(tx, {
     containerId: started.containerId,
     user: started.owner,
