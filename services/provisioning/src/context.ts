@@ -25,4 +25,9 @@ export interface ProvisioningContext {
    * events of their containers are the runner's to record, so the watcher skips their lookup.
    */
   making?: Set<string>;
+  /**
+   * Containers those workers recorded running whose Docker `start` event (a no-op for a row that
+   * says running) has not come yet; a `die` takes one out, the operation's end the rest.
+   */
+  startedHere?: Set<string>;
 }

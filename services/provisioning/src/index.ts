@@ -63,6 +63,7 @@ export const createProvisioningService = defineService<ProvisioningConfig, Provi
       workerId: `${deps.source}-${randomUUID()}`,
       kick: (kind, id) => workers.kick(kind, id),
       making: new Set(),
+      startedHere: new Set(),
     };
     const workers = new OperationWorkers(ctx)
       .register(createWorker(ctx))

@@ -18,7 +18,7 @@ import { rigEndpoint, testPlatform } from '@testbed/test-support/fixtures/provis
 import { createProvisioningService, defaultProvisioningConfig, PROVISIONING_EVENTS } from '../src';
 import { NodeDocker } from '../src/docker/node-docker';
 import { NodeDockers } from '../src/docker/node-dockers';
-import { reconcile } from '../src/use-cases/drift';
+import { applyDockerEvent, reconcile } from '../src/use-cases/drift';
 import type { ProvisioningContext } from '../src/context';
 
 jest.setTimeout(180_000);
@@ -257,6 +257,27 @@ describe('reservation end', () => {
   });
 });
 
+/** A context of this process's own, beside the host's (the same database and config). */
+function processContext(db: ProvisioningContext['db'] = host.db): ProvisioningContext {
+  return {
+    db,
+    clock: systemClock,
+    logger: createLogger({ name: 'lifecycle-reconcile', level: 'silent' }),
+    source: 'provisioning',
+    config: provisioningConfig,
+    dockers: new NodeDockers(10_000, ''),
+    metrics: {
+      observeDockerCall: () => undefined,
+      claimRenewalFailed: () => undefined,
+      orphanRemovalFailed: () => undefined,
+      rollbackRemovalFailed: () => undefined,
+      operationEnded: () => undefined,
+    },
+    workerId: 'lifecycle-test',
+    kick: () => undefined,
+  };
+}
+
 describe('drift', () => {
   test('containers of the platform on a daemon with no record (their saga ended, or labels that name nothing) are removed', async () => {
     // Labelled with an operation that ended: its saga decided, the container is no one's.
@@ -290,6 +311,34 @@ describe('drift', () => {
     );
   });
 
+  test("a container's own start event after its running record is not looked up; after a die it is again", async () => {
+    const item = (await create('sam', { node: 'node1', name: `s-${platform}` })).items[0]!;
+    // The real database, its transactions counted: a Docker event looked up is one transaction.
+    let transactions = 0;
+    const prisma = new Proxy(host.db.prisma, {
+      get(target, key, receiver) {
+        if (key === '$transaction') transactions += 1;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const ctx = { ...processContext({ ...host.db, prisma }), startedHere: new Set([item.containerId]) };
+    const event = (action: string) => applyDockerEvent(ctx, { action, containerId: item.containerId });
+
+    await event('start');
+    expect(transactions).toBe(0);
+    expect(ctx.startedHere.has(item.containerId)).toBe(false);
+    await event('start'); // the next start of it is looked up
+    expect(transactions).toBe(1);
+
+    ctx.startedHere.add(item.containerId);
+    await event('die');
+    expect(ctx.startedHere.has(item.containerId)).toBe(false);
+    expect(transactions).toBe(2);
+    await event('start');
+    expect(transactions).toBe(3);
+    expect((await container('sam', item.containerId)).state).toBe('running');
+  });
+
   test('a node whose daemon does not answer is marked down', async () => {
     const e = rigEndpoint('node3');
     const res = await op('/v1/nodes', {
@@ -319,23 +368,7 @@ describe('drift', () => {
     );
     await eventually(async () => (await usage('ivy')).containers.inUse === 1, 10_000, 'counted');
     // The same reconcile the leader runs, called here so that passes provably happen meanwhile.
-    const ctx: ProvisioningContext = {
-      db: host.db,
-      clock: systemClock,
-      logger: createLogger({ name: 'lifecycle-reconcile', level: 'silent' }),
-      source: 'provisioning',
-      config: provisioningConfig,
-      dockers: new NodeDockers(10_000, ''),
-      metrics: {
-        observeDockerCall: () => undefined,
-        claimRenewalFailed: () => undefined,
-        orphanRemovalFailed: () => undefined,
-        rollbackRemovalFailed: () => undefined,
-        operationEnded: () => undefined,
-      },
-      workerId: 'lifecycle-test',
-      kick: () => undefined,
-    };
+    const ctx = processContext();
 
     await node3Relay.close();
     expect(await reconcile(ctx)).toEqual({ removedRecords: 0, removedOrphans: 0, failedOrphans: 0 });

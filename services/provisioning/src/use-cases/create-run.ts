@@ -129,6 +129,7 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
             }
           }
         }
+        for (const row of rows) ctx.startedHere?.add(row.id);
         for (const row of rows) await afterStarted(row);
       }
     };
@@ -320,8 +321,12 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
       for (const r of rows.filter((r) => r.state === 'creating'))
         byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
       const cancelled = cancelCheck(op.id);
-      await Promise.all([...byNode].map(([node, items]) => runNode(op, node, items, cancelled)));
-      await finish(op.id);
+      try {
+        await Promise.all([...byNode].map(([node, items]) => runNode(op, node, items, cancelled)));
+        await finish(op.id);
+      } finally {
+        for (const r of rows) ctx.startedHere?.delete(r.id);
+      }
     },
     expire: (tx, op) => expireCreate(ctx, tx, op),
   };

@@ -23,6 +23,9 @@ export async function applyDockerEvent(
   // A container this process is still making belongs to its saga (its row says `creating`, which
   // every branch below leaves alone): no need to read the row to know it.
   if (ctx.making?.has(e.containerId)) return;
+  // Recorded running by this process, and no `die` since: its `start` changes nothing.
+  if (e.action === 'start' && ctx.startedHere?.delete(e.containerId)) return;
+  if (e.action === 'die') ctx.startedHere?.delete(e.containerId);
   if (e.action === 'destroy') {
     const c = await inTransaction(ctx.db, ({ tx }) => findContainer(tx, e.containerId));
     // A container still being made belongs to its saga: the runner decides what becomes of it.
