@@ -156,6 +156,18 @@ test('a batch over three nodes from a base address: names prefix-1..N, ascending
   );
   expect(operation.items.map((i) => i.node)).toEqual(['node1', 'node2', 'node3', 'node1', 'node2', 'node3']);
   await eventually(async () => (await allocations('bound')).length === 6, 10_000, 'six bound');
+  // Each record has the MAC its daemon gave it, recorded before the operation ended.
+  for (const item of operation.items) {
+    const view = (await (await alice(`/v1/containers/${item.containerId}`)).json()) as {
+      interfaces: { name: string; mac: string | null }[];
+    };
+    const docker = dockers[item.node as keyof typeof dockers]!;
+    const made = (await docker.listOwned(platform)).find((c) => c.containerId === item.containerId)!;
+    const inspected = await docker.docker.getContainer(made.dockerId).inspect();
+    const macs = Object.values(inspected.NetworkSettings.Networks).map((n) => n.MacAddress);
+    expect(view.interfaces[0]!.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    expect(macs).toContain(view.interfaces[0]!.mac);
+  }
 
   // Drift: one removed by hand on its node is marked removed and its address released.
   const victim = operation.items[1]!;

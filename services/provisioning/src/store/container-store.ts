@@ -1,4 +1,4 @@
-import type { Prisma, Tx } from '@testbed/kit';
+import { Prisma, type Tx } from '@testbed/kit';
 import { isRecordId } from '../domain/request-ids';
 
 /** A container's record: the `provisioning.container` row as the generated client types it. */
@@ -74,5 +74,11 @@ export const updateContainer = (tx: Tx, id: string, data: Partial<Omit<Container
   tx.container.update({ where: { id }, data: data as never });
 
 /** The MAC of a running container recorded without one (set once, never overwritten). */
-export const recordMac = (tx: Tx, id: string, mac: string) =>
-  tx.container.updateMany({ where: { id, state: 'running', mac: null }, data: { mac } });
+/** The MACs of running containers that have none yet, in one statement (a batch's are 50 rows). */
+export async function setMissingMacs(tx: Tx, macs: { id: string; mac: string }[], at: Date): Promise<void> {
+  if (macs.length === 0) return;
+  await tx.$executeRaw`
+    UPDATE provisioning.container AS c SET mac = v.mac, updated_at = ${at}
+    FROM (VALUES ${Prisma.join(macs.map((m) => Prisma.sql`(${m.id}::uuid, ${m.mac})`))}) AS v(id, mac)
+    WHERE c.id = v.id AND c.state = 'running' AND c.mac IS NULL`;
+}

@@ -6,7 +6,7 @@ import { announceRemoved, announceStarted, releaseAddresses, releaseAdmission } 
 import {
   containersOfOperation,
   lockContainer,
-  recordMac,
+  setMissingMacs,
   updateContainer,
   type ContainerRecord,
 } from '../store/container-store';
@@ -229,12 +229,11 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
   ): Promise<void> {
     try {
       const macs = await docker.macsOfOperation(op.id, network);
-      await inTransaction(ctx.db, async ({ tx }) => {
-        for (const c of items) {
-          const mac = macs.get(c.id);
-          if (mac) await recordMac(tx, c.id, mac);
-        }
+      const known = items.flatMap((c) => {
+        const mac = macs.get(c.id);
+        return mac ? [{ id: c.id, mac }] : [];
       });
+      await inTransaction(ctx.db, ({ tx }) => setMissingMacs(tx, known, ctx.clock.now()));
     } catch (err) {
       ctx.logger.warn(
         { err, operationId: op.id, node: docker.node },
