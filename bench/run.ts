@@ -140,15 +140,26 @@ async function main(): Promise<void> {
       ...chosen.map((b) => b.name),
       ...(figures.some((f) => f.id.startsWith('test-run.')) ? ['test-run'] : []),
     ]);
-    const kept = (JSON.parse(fs.readFileSync(previous, 'utf8')) as { figures: Figure[] }).figures.filter(
-      (f) => f.benchmark === undefined || !ran.has(f.benchmark),
-    );
+    const last = JSON.parse(fs.readFileSync(previous, 'utf8')) as {
+      ranAt?: string;
+      commit?: string;
+      figures: Figure[];
+    };
+    const kept = last.figures
+      .filter((f) => f.benchmark === undefined || !ran.has(f.benchmark))
+      .map((f) => ({ ...f, ranAt: f.ranAt ?? last.ranAt, commit: f.commit ?? last.commit }));
     figures.unshift(...kept);
   }
 
+  const ranAt = new Date().toISOString();
+  const commit = commitOf();
+  for (const f of figures) {
+    f.ranAt ??= ranAt;
+    f.commit ??= commit;
+  }
   const results = {
-    ranAt: new Date().toISOString(),
-    commit: commitOf(),
+    ranAt,
+    commit,
     machine: {
       cpus: os.cpus().length,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -166,6 +177,7 @@ async function main(): Promise<void> {
       `${results.machine.memoryGiB} GiB, Node ${results.machine.node}); every ratio is against a baseline ` +
       `measured in the same run.`,
     '',
+    ...provenance(figures),
     markdownTable(figures),
     '',
     `Benchmarks: ${runs.map((r) => `${r.name} ${r.seconds.toFixed(0)} s (${r.status})`).join(', ')}.`,
@@ -177,6 +189,17 @@ async function main(): Promise<void> {
   ].join('\n');
   fs.writeFileSync(path.join(outDir, 'results.md'), md);
   process.stdout.write(`\n${md}\nwritten: bench/results.json, bench/results.md\n`);
+}
+
+/** Which rows come from which run, when a partial run kept rows of earlier ones. */
+function provenance(figures: readonly Figure[]): string[] {
+  const runsOf = new Map<string, Set<string>>();
+  for (const f of figures) {
+    const key = `${f.ranAt ?? 'an unrecorded time'} on ${f.commit ?? 'an unrecorded commit'}`;
+    runsOf.set(key, (runsOf.get(key) ?? new Set()).add(f.benchmark ?? f.id.split('.')[0]!));
+  }
+  if (runsOf.size < 2) return [];
+  return ['Rows by run:', ...[...runsOf].map(([run, names]) => `- ${[...names].join(', ')}: ${run}`), ''];
 }
 
 main().catch((err: unknown) => {

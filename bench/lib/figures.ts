@@ -23,6 +23,9 @@ export interface Figure {
   note?: string;
   /** The benchmark that made it (set by the harness). */
   benchmark?: string;
+  /** When and on which commit the harness took it (a partial run keeps the other rows' own). */
+  ranAt?: string;
+  commit?: string;
 }
 
 /** A target on the value or on the ratio, checked where the figure is made. */
