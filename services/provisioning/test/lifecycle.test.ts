@@ -20,6 +20,8 @@ import { NodeDocker } from '../src/docker/node-docker';
 import { NodeDockers } from '../src/docker/node-dockers';
 import { applyDockerEvent, reconcile } from '../src/use-cases/drift';
 import type { ProvisioningContext } from '../src/context';
+import { insertOperation } from '../src/store/operation-store';
+import { waitForOperation } from '../src/use-cases/operations';
 
 jest.setTimeout(180_000);
 
@@ -278,6 +280,23 @@ function processContext(db: ProvisioningContext['db'] = host.db): ProvisioningCo
   };
 }
 
+/** The host's real database, its transactions counted (each `$transaction` asked for). */
+function countingTransactions(): { db: ProvisioningContext['db']; readonly transactions: number } {
+  let transactions = 0;
+  const prisma = new Proxy(host.db.prisma, {
+    get(target, key, receiver) {
+      if (key === '$transaction') transactions += 1;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return {
+    db: { ...host.db, prisma },
+    get transactions() {
+      return transactions;
+    },
+  };
+}
+
 describe('drift', () => {
   test('containers of the platform on a daemon with no record (their saga ended, or labels that name nothing) are removed', async () => {
     // Labelled with an operation that ended: its saga decided, the container is no one's.
@@ -313,29 +332,24 @@ describe('drift', () => {
 
   test("a container's own start event after its running record is not looked up; after a die it is again", async () => {
     const item = (await create('sam', { node: 'node1', name: `s-${platform}` })).items[0]!;
-    // The real database, its transactions counted: a Docker event looked up is one transaction.
-    let transactions = 0;
-    const prisma = new Proxy(host.db.prisma, {
-      get(target, key, receiver) {
-        if (key === '$transaction') transactions += 1;
-        return Reflect.get(target, key, receiver) as unknown;
-      },
-    });
-    const ctx = { ...processContext({ ...host.db, prisma }), startedHere: new Set([item.containerId]) };
+    // A Docker event looked up is one transaction.
+    const counted = countingTransactions();
+    const ctx = { ...processContext(counted.db), startedHere: new Set([item.containerId]) };
+    const transactions = () => counted.transactions;
     const event = (action: string) => applyDockerEvent(ctx, { action, containerId: item.containerId });
 
     await event('start');
-    expect(transactions).toBe(0);
+    expect(transactions()).toBe(0);
     expect(ctx.startedHere.has(item.containerId)).toBe(false);
     await event('start'); // the next start of it is looked up
-    expect(transactions).toBe(1);
+    expect(transactions()).toBe(1);
 
     ctx.startedHere.add(item.containerId);
     await event('die');
     expect(ctx.startedHere.has(item.containerId)).toBe(false);
-    expect(transactions).toBe(2);
+    expect(transactions()).toBe(2);
     await event('start');
-    expect(transactions).toBe(3);
+    expect(transactions()).toBe(3);
     expect((await container('sam', item.containerId)).state).toBe('running');
   });
 
@@ -512,5 +526,34 @@ describe('live limits', () => {
     ).toBe(200);
     u = await usage('kim');
     expect([u.cpuMillis.inUse, u.memoryBytes.inUse]).toEqual([200, 200 * 1024 * 1024]);
+  });
+});
+
+describe('Prefer: wait', () => {
+  test('an operation another process ends is seen by the poll, and its whole row is read once', async () => {
+    const id = randomUUID();
+    await host.db.prisma.$transaction((tx) =>
+      insertOperation(tx, {
+        id,
+        kind: 'image.pull',
+        state: 'pending',
+        owner: 'wes',
+        request: {},
+        saga: { node: 'nowhere', image: 'testbed/busybox' },
+        idempotencyKey: null,
+      }),
+    );
+    const counted = countingTransactions();
+    const t0 = Date.now();
+    const waiting = waitForOperation(processContext(counted.db), id, 20);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Ended elsewhere: no note of its end reaches this process.
+    await host.db.prisma
+      .$executeRaw`UPDATE provisioning.operation SET state = 'succeeded' WHERE id = ${id}::uuid`;
+    const op = await waiting;
+    expect(op.state).toBe('succeeded');
+    // Seen at a poll (at most 1 s apart), long before the 20 s the request allowed.
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(counted.transactions).toBe(1);
   });
 });
