@@ -105,11 +105,27 @@ test('a reservation covering the node now is needed; then grant → hold → use
   await until(async () => (await containers()).inUse === 1);
   expect(await containers()).toMatchObject({ inUse: 1, held: 0 });
 
+  // Another start event of the same container (a replay) counts it once; a container quota
+  // never admitted (no request) behind it on the same key shows the replay was handled first.
   await send(
     PROVISIONING_EVENTS,
-    'container.removed',
-    containerRemoved({ containerId: 'c-1', node: 'node1', owner: 'erin' }),
+    'container.started',
+    containerStarted({ containerId: 'c-1', owner: 'erin', node: 'node1', requestId }),
   );
+  await send(
+    PROVISIONING_EVENTS,
+    'container.started',
+    containerStarted({ containerId: 'c-2', owner: 'erin', node: 'node1' }),
+  );
+  await until(async () => (await containers()).inUse === 2);
+  expect(await containers()).toMatchObject({ inUse: 2, held: 0 });
+
+  for (const containerId of ['c-1', 'c-2'])
+    await send(
+      PROVISIONING_EVENTS,
+      'container.removed',
+      containerRemoved({ containerId, node: 'node1', owner: 'erin' }),
+    );
   await until(async () => (await containers()).inUse === 0);
   expect(await containers()).toMatchObject({ inUse: 0, held: 0 });
 });

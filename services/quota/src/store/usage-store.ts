@@ -91,12 +91,13 @@ export interface ContainerRecord {
   startedAt: Date;
 }
 
-export async function containerExists(tx: Tx, containerId: string): Promise<boolean> {
-  return (await tx.containerUsage.count({ where: { containerId } })) > 0;
-}
-
-export async function insertContainer(tx: Tx, c: ContainerRecord): Promise<void> {
-  await tx.containerUsage.create({ data: { ...c, memoryBytes: BigInt(c.memoryBytes) } });
+/** Counts a container once: false when it is counted already (a replayed start). */
+export async function insertContainerOnce(tx: Tx, c: ContainerRecord): Promise<boolean> {
+  const { count } = await tx.containerUsage.createMany({
+    data: [{ ...c, memoryBytes: BigInt(c.memoryBytes) }],
+    skipDuplicates: true,
+  });
+  return count === 1;
 }
 
 /** Adds `delta` to a container's addresses, never below zero; a container not (yet) counted is left alone. */

@@ -13,11 +13,10 @@ import { findNode } from '../store/node-store';
 import { coveringReservation } from '../store/reservation-store';
 import {
   changeContainerAddresses,
-  containerExists,
   deleteContainer,
   findAdmission,
   insertAdmission,
-  insertContainer,
+  insertContainerOnce,
   releaseHold,
   takeOneFromHold,
   usageOf,
@@ -172,7 +171,6 @@ export async function containerStarted(
   tx: Tx,
 ): Promise<void> {
   await lockUser(tx, started.owner);
-  if (await containerExists(tx, started.containerId)) return;
   const admission = started.requestId ? await findAdmission(tx, started.requestId) : undefined;
   const shape =
     admission?.decision === 'granted'
@@ -182,10 +180,7 @@ export async function containerStarted(
           memoryBytes: started.memoryBytes,
           addresses: started.addresses,
         };
-  if (admission?.decision === 'granted') await takeOneFromHold(tx, admission.requestId);
-  // An admission inserted its user: only an owner quota has not seen yet needs one.
-  if (admission?.user !== started.owner) await insertUserIfMissing(tx, started.owner, 'admission');
-  await insertContainer(tx, {
+  const counted = await insertContainerOnce(tx, {
     containerId: started.containerId,
     user: started.owner,
     node: started.node,
@@ -195,6 +190,10 @@ export async function containerStarted(
     addresses: shape.addresses,
     startedAt: ctx.clock.now(),
   });
+  if (!counted) return; // a replay: its hold was taken the first time
+  if (admission?.decision === 'granted') await takeOneFromHold(tx, admission.requestId);
+  // An admission inserted its user: only an owner quota has not seen yet needs one.
+  if (admission?.user !== started.owner) await insertUserIfMissing(tx, started.owner, 'admission');
 }
 
 export async function containerRemoved(_ctx: QuotaContext, containerId: string, tx: Tx): Promise<void> {
