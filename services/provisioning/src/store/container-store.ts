@@ -73,8 +73,10 @@ export const runningContainersOf = (tx: Tx, owner: string, nodes: string[]) =>
 export const updateContainer = (tx: Tx, id: string, data: Partial<Omit<ContainerRecord, 'id'>>) =>
   tx.container.update({ where: { id }, data: data as never });
 
-/** The MAC of a running container recorded without one (set once, never overwritten). */
-/** The MACs of running containers that have none yet, in one statement (a batch's are 50 rows). */
+/**
+ * The MACs of running containers recorded without one, in one statement (a batch's are 50 rows);
+ * set once, never overwritten.
+ */
 export async function setMissingMacs(tx: Tx, macs: { id: string; mac: string }[], at: Date): Promise<void> {
   if (macs.length === 0) return;
   await tx.$executeRaw`
