@@ -70,6 +70,10 @@ test('the consumer span of the event an HTTP request caused is in the request’
   while (!handled.has(eventId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const consumerSide = handled.get(eventId);
   expect(consumerSide).toBeDefined();
+  // The handler ran inside its span, which ends once the delivery's transaction has committed.
+  const ended = () =>
+    exporter.getFinishedSpans().some((s) => s.spanContext().spanId === consumerSide!.spanId);
+  while (!ended() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 
   const spans = exporter.getFinishedSpans();
   const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
