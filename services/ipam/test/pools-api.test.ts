@@ -157,6 +157,16 @@ test('release makes the address available again; binding stops its expiry', asyn
   expect(list.items.map((i) => i.ip)).toEqual(['192.168.50.12']);
 });
 
+test('binding an address that is not allocated, or in a pool that does not exist, is a 404 naming which', async () => {
+  const bind = (pathname: string) => ops(pathname, json({ state: 'bound', containerId: 'c2' }, 'PATCH'));
+  const free = await bind('/v1/pools/lab/allocations/192.168.50.99');
+  expect(free.status).toBe(404);
+  expect(await free.json()).toMatchObject({ resource: 'allocation', id: 'lab/192.168.50.99' });
+  const noPool = await bind('/v1/pools/nope/allocations/192.168.50.12');
+  expect(noPool.status).toBe(404);
+  expect(await noPool.json()).toMatchObject({ resource: 'pool', id: 'nope' });
+});
+
 test('the same Idempotency-Key and body allocate once', async () => {
   const init = { ...json({ owner: 'dave' }), headers: { 'idempotency-key': 'k-1' } };
   const first = await ops('/v1/pools/experiment/allocations', init);

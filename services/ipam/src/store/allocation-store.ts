@@ -31,6 +31,30 @@ const fields = {
 type Row = { poolName: string } & Omit<Allocation, 'pool'>;
 const toAllocation = ({ poolName, ...rest }: Row): Allocation => ({ pool: poolName, ...rest });
 
+/** An allocation row as raw SQL returns it (`state` cast to text). */
+interface RawAllocation {
+  ip: string;
+  pool: string;
+  segment: string;
+  state: AllocationState;
+  owner: string;
+  held_until: Date | null;
+  container_id: string | null;
+  request_id: string | null;
+  created_at: Date;
+}
+const fromRaw = (r: RawAllocation): Allocation => ({
+  ip: r.ip,
+  pool: r.pool,
+  segment: r.segment,
+  state: r.state,
+  owner: r.owner,
+  heldUntil: r.held_until,
+  containerId: r.container_id,
+  requestId: r.request_id,
+  createdAt: r.created_at,
+});
+
 /**
  * Every allocation of one segment is decided under one transaction-scoped advisory lock, so
  * concurrent requests queue instead of racing for the same lowest address; the unique key on
@@ -107,20 +131,7 @@ export async function insertNextFree(
   requests: readonly NextRequestRow[],
 ): Promise<Allocation[]> {
   if (requests.length === 0) return [];
-  const rows = await tx.$queryRaw<
-    {
-      ip: string;
-      pool: string;
-      segment: string;
-      state: AllocationState;
-      owner: string;
-      held_until: Date | null;
-      container_id: string | null;
-      request_id: string | null;
-      created_at: Date;
-      k: bigint | number;
-    }[]
-  >`
+  const rows = await tx.$queryRaw<(RawAllocation & { k: bigint | number })[]>`
     WITH free AS (${lowestFree(pool, reserved, requests.length)}), req AS (
       SELECT * FROM unnest(
         ${requests.map((r) => r.owner)}::text[],
@@ -139,17 +150,7 @@ export async function insertNextFree(
       inserted.held_until, inserted.container_id, inserted.request_id, inserted.created_at, free.k
     FROM inserted JOIN free ON free.n = inserted.ip_num
     ORDER BY free.k`;
-  return rows.map((r) => ({
-    ip: r.ip,
-    pool: r.pool,
-    segment: r.segment,
-    state: r.state,
-    owner: r.owner,
-    heldUntil: r.held_until,
-    containerId: r.container_id,
-    requestId: r.request_id,
-    createdAt: r.created_at,
-  }));
+  return rows.map(fromRaw);
 }
 
 export async function findByRequests(tx: Tx, requestIds: string[]): Promise<Map<string, Allocation[]>> {
@@ -219,20 +220,29 @@ export async function deleteAllocations(tx: Tx, segment: string, ips: Ipv4[]): P
   return existing;
 }
 
-/** Binds a pool's address to its container in one statement; none when the pool holds no such address. */
+/**
+ * Binds a pool's address to its container in one statement (it runs for every container that
+ * starts): the pool's segment is looked up and its lock taken inside the statement, so a release
+ * that holds the lock (an expiring hold) finishes first and the address is then gone. None when
+ * the pool holds no such address, or there is no such pool.
+ */
 export async function markBound(
   tx: Tx,
-  segment: string,
   pool: string,
   ip: Ipv4,
   containerId: string,
 ): Promise<Allocation | undefined> {
-  const [row] = await tx.allocation.updateManyAndReturn({
-    where: { segment, ipNum: BigInt(ip), poolName: pool },
-    data: { state: 'bound', heldUntil: null, containerId },
-    select: fields,
-  });
-  return row ? toAllocation(row) : undefined;
+  const [row] = await tx.$queryRaw<RawAllocation[]>`
+    WITH p AS (SELECT segment FROM ipam.pool WHERE name = ${pool}),
+      locked AS (SELECT pg_advisory_xact_lock(hashtext('ipam:' || p.segment)) FROM p)
+    UPDATE ipam.allocation a
+      SET state = 'bound'::ipam.allocation_state, held_until = NULL, container_id = ${containerId},
+        updated_at = now()
+    FROM p, locked
+    WHERE a.segment = p.segment AND a.ip_num = ${BigInt(ip)}::bigint AND a.pool = ${pool}
+    RETURNING a.ip, a.pool, a.segment, a.state::text AS state, a.owner, a.held_until, a.container_id,
+      a.request_id, a.created_at`;
+  return row ? fromRaw(row) : undefined;
 }
 
 /** Holds past their deadline, oldest first, at most `limit`. */

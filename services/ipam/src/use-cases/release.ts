@@ -136,11 +136,10 @@ export async function bindAddress(
   outer?: Tx,
 ): Promise<Allocation> {
   return inTransaction(ctx, outer, async (tx) => {
-    const pool = await loadPool(tx, poolName);
-    await lockSegment(tx, pool.segment);
-    const address = parseIpv4(ip) as Ipv4;
-    const bound = await markBound(tx, pool.segment, pool.name, address, containerId);
-    if (!bound) throw new NotFoundError('allocation', `${poolName}/${ip}`);
-    return bound;
+    const address = parseIpv4(ip);
+    const bound = address === undefined ? undefined : await markBound(tx, poolName, address, containerId);
+    if (bound) return bound;
+    await loadPool(tx, poolName); // an unknown pool is named as such
+    throw new NotFoundError('allocation', `${poolName}/${ip}`);
   });
 }

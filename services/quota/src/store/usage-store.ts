@@ -72,14 +72,6 @@ export async function releaseHold(tx: Tx, requestId: string, at: Date): Promise<
   return current.heldCount;
 }
 
-/** One container of the admission started: it leaves the hold (whether or not the hold expired). */
-export async function takeOneFromHold(tx: Tx, requestId: string): Promise<void> {
-  await tx.admission.updateMany({
-    where: { requestId, heldCount: { gt: 0 } },
-    data: { heldCount: { decrement: 1 } },
-  });
-}
-
 export interface ContainerRecord {
   containerId: string;
   user: string;
@@ -91,13 +83,39 @@ export interface ContainerRecord {
   startedAt: Date;
 }
 
-/** Counts a container once: false when it is counted already (a replayed start). */
-export async function insertContainerOnce(tx: Tx, c: ContainerRecord): Promise<boolean> {
-  const { count } = await tx.containerUsage.createMany({
-    data: [{ ...c, memoryBytes: BigInt(c.memoryBytes) }],
-    skipDuplicates: true,
-  });
-  return count === 1;
+/**
+ * Counts a started container once and takes it from its admission's hold, in one statement (it
+ * runs for every container a batch starts): with a granted admission the container counts what
+ * the admission granted each container, else what `c` says; a replayed start (the container is
+ * counted already) changes nothing. Answers whether it counted the container now, and the user of
+ * the admission of `c.requestId` when there is one (of any decision).
+ */
+export async function countStartedContainer(
+  tx: Tx,
+  c: ContainerRecord,
+): Promise<{ counted: boolean; admissionUser: string | null }> {
+  const [row] = await tx.$queryRaw<{ counted: boolean; admission_user: string | null }[]>`
+    WITH a AS (
+      SELECT request_id, "user", decision = 'granted' AS granted, cpu_millis, memory_bytes, addresses
+      FROM quota.admission WHERE request_id = ${c.requestId}
+    ), counted AS (
+      INSERT INTO quota.container_usage
+        (container_id, "user", node, request_id, cpu_millis, memory_bytes, addresses, started_at)
+      SELECT ${c.containerId}, ${c.user}, ${c.node}, ${c.requestId},
+        COALESCE((SELECT cpu_millis FROM a WHERE granted), ${c.cpuMillis}::integer),
+        COALESCE((SELECT memory_bytes FROM a WHERE granted), ${BigInt(c.memoryBytes)}::bigint),
+        COALESCE((SELECT addresses FROM a WHERE granted), ${c.addresses}::integer),
+        ${c.startedAt.toISOString()}::timestamptz
+      ON CONFLICT (container_id) DO NOTHING
+      RETURNING container_id
+    ), taken AS (
+      UPDATE quota.admission SET held_count = held_count - 1
+      WHERE request_id = (SELECT request_id FROM a WHERE granted) AND held_count > 0
+        AND EXISTS (SELECT 1 FROM counted)
+      RETURNING request_id
+    )
+    SELECT EXISTS (SELECT 1 FROM counted) AS counted, (SELECT "user" FROM a) AS admission_user`;
+  return { counted: row?.counted === true, admissionUser: row?.admission_user ?? null };
 }
 
 /** Adds `delta` to a container's addresses, never below zero; a container not (yet) counted is left alone. */

@@ -16,9 +16,8 @@ import {
   deleteContainer,
   findAdmission,
   insertAdmission,
-  insertContainerOnce,
+  countStartedContainer,
   releaseHold,
-  takeOneFromHold,
   usageOf,
   type AdmissionRecord,
 } from '../store/usage-store';
@@ -171,29 +170,18 @@ export async function containerStarted(
   tx: Tx,
 ): Promise<void> {
   await lockUser(tx, started.owner);
-  const admission = started.requestId ? await findAdmission(tx, started.requestId) : undefined;
-  const shape =
-    admission?.decision === 'granted'
-      ? admission
-      : {
-          cpuMillis: started.cpuMillis,
-          memoryBytes: started.memoryBytes,
-          addresses: started.addresses,
-        };
-  const counted = await insertContainerOnce(tx, {
+  const { counted, admissionUser } = await countStartedContainer(tx, {
     containerId: started.containerId,
     user: started.owner,
     node: started.node,
     requestId: started.requestId || null,
-    cpuMillis: shape.cpuMillis,
-    memoryBytes: shape.memoryBytes,
-    addresses: shape.addresses,
+    cpuMillis: started.cpuMillis,
+    memoryBytes: started.memoryBytes,
+    addresses: started.addresses,
     startedAt: ctx.clock.now(),
   });
   if (!counted) return; // a replay: its hold was taken the first time
-  if (admission?.decision === 'granted') await takeOneFromHold(tx, admission.requestId);
-  // An admission inserted its user: only an owner quota has not seen yet needs one.
-  if (admission?.user !== started.owner) await insertUserIfMissing(tx, started.owner, 'admission');
+  if (admissionUser !== started.owner) await insertUserIfMissing(tx, started.owner, 'admission');
 }
 
 export async function containerRemoved(_ctx: QuotaContext, containerId: string, tx: Tx): Promise<void> {
