@@ -1,6 +1,7 @@
 import type { Tx } from '@testbed/kit';
 import { addResources, noResources, timesContainers, type Resources } from '../domain/limits';
 import type { RejectionCode } from '../events/contracts';
+import { userLockKey } from './user-store';
 
 /** One admission decision (see the Admission model): its request, verdict and what it still holds. */
 export interface AdmissionRecord {
@@ -84,18 +85,24 @@ export interface ContainerRecord {
 }
 
 /**
- * Counts a started container once and takes it from its admission's hold, in one statement (it
- * runs for every container a batch starts): with a granted admission the container counts what
- * the admission granted each container, else what `c` says; a replayed start (the container is
- * counted already) changes nothing. Answers whether it counted the container now, and the user of
- * the admission of `c.requestId` when there is one (of any decision).
+ * Counts a started container once and takes it from its admission's hold, under its user's lock,
+ * in one statement (it runs for every container a batch starts): with a granted admission the
+ * container counts what the admission granted each container, else what `c` says; a replayed
+ * start (the container is counted already) changes nothing. Answers whether it counted the
+ * container now, and the user of the admission of `c.requestId` when there is one (any decision).
+ *
+ * The lock is taken inside the statement, before its writes (they read from `locked`), so an
+ * admission of the user that holds the lock decides first, on usage without this container; only
+ * the admission row is read before the lock, and what is read of it never changes (the hold's
+ * count is checked again by the update).
  */
 export async function countStartedContainer(
   tx: Tx,
   c: ContainerRecord,
 ): Promise<{ counted: boolean; admissionUser: string | null }> {
   const [row] = await tx.$queryRaw<{ counted: boolean; admission_user: string | null }[]>`
-    WITH a AS (
+    WITH locked AS (SELECT pg_advisory_xact_lock(hashtext(${userLockKey(c.user)})) AS done),
+    a AS (
       SELECT request_id, "user", decision = 'granted' AS granted, cpu_millis, memory_bytes, addresses
       FROM quota.admission WHERE request_id = ${c.requestId}
     ), counted AS (
@@ -106,6 +113,7 @@ export async function countStartedContainer(
         COALESCE((SELECT memory_bytes FROM a WHERE granted), ${BigInt(c.memoryBytes)}::bigint),
         COALESCE((SELECT addresses FROM a WHERE granted), ${c.addresses}::integer),
         ${c.startedAt.toISOString()}::timestamptz
+      FROM locked
       ON CONFLICT (container_id) DO NOTHING
       RETURNING container_id
     ), taken AS (

@@ -53,8 +53,11 @@ function toColumns(o: LimitOverrides) {
  * itself. Held until the transaction ends.
  */
 export async function lockUser(tx: Tx, user: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${'quota:user:' + user}))`;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${userLockKey(user)}))`;
 }
+
+/** The text whose hash is the user's lock (for a statement that takes the lock itself). */
+export const userLockKey = (user: string): string => `quota:user:${user}`;
 
 export async function findUser(tx: Tx, name: string): Promise<UserRecord | undefined> {
   const row = await tx.quotaUser.findUnique({ where: { name } });

@@ -169,7 +169,7 @@ export async function containerStarted(
   >,
   tx: Tx,
 ): Promise<void> {
-  await lockUser(tx, started.owner);
+  // Under the owner's lock, which the statement takes itself.
   const { counted, admissionUser } = await countStartedContainer(tx, {
     containerId: started.containerId,
     user: started.owner,
