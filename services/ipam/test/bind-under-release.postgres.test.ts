@@ -6,6 +6,7 @@
  * first case, deletes the allocation before it commits.
  */
 import pg from 'pg';
+import { backendsWaitingBehind } from '@testbed/test-support/lock-waiters';
 import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createIpamService, defaultIpamConfig } from '../src';
 
@@ -61,21 +62,6 @@ const bind = (n: number, containerId: string) =>
 /** X takes the segment's lock as ipam's releases do (allocation-store.ts, lockSegment). */
 const lockAsRelease = () => x.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`ipam:${SEGMENT}`]);
 
-/** Waits until another backend of this database waits on a lock (the bind, behind X). */
-async function bindWaitsOnX(): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await t.db.pgPool!.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
-      [(x as unknown as { processID: number }).processID],
-    );
-    if (Number(r.rows[0]!.n) >= 1) return;
-    if (Date.now() > deadline) throw new Error('the bind did not wait on the segment lock within 10 s');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const rowOf = async (n: number) =>
   (
     await t.db.pgPool!.query<{ state: string; container_id: string | null }>(
@@ -90,7 +76,7 @@ test('a release that holds the lock and deletes the address ends first: the bind
   await lockAsRelease();
   await x.query(`DELETE FROM ipam.allocation WHERE segment = $1 AND ip = $2`, [SEGMENT, ip(10)]);
   const bound = bind(10, 'c-late');
-  await bindWaitsOnX();
+  await backendsWaitingBehind(t.db.pgPool!, x, 'the bind waiting on the segment lock');
   await x.query('COMMIT');
   const res = await bound;
   expect(res.status).toBe(404);
@@ -103,7 +89,7 @@ test('a lock holder that leaves the address alone: the bind waits for it, then b
   await x.query('BEGIN');
   await lockAsRelease();
   const bound = bind(11, 'c-11');
-  await bindWaitsOnX();
+  await backendsWaitingBehind(t.db.pgPool!, x, 'the bind waiting on the segment lock');
   await x.query('COMMIT');
   const res = await bound;
   expect(res.status).toBe(200);

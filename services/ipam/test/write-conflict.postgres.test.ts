@@ -8,6 +8,7 @@
  * lock-free statement of the other pool.
  */
 import pg from 'pg';
+import { backendsWaitingBehind } from '@testbed/test-support/lock-waiters';
 import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { createIpamService, defaultIpamConfig } from '../src';
 
@@ -60,21 +61,6 @@ const insertX = (n: number) =>
     [SEGMENT, (10 * 2 ** 24 + 203 * 2 ** 16 + n).toString(), ip(n)],
   );
 
-/** Other backends of this database waiting on a lock: ipam's, blocked by X. */
-async function waitersOnX(atLeast: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await t.db.pgPool!.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
-      [(x as unknown as { processID: number }).processID],
-    );
-    if (Number(r.rows[0]!.n) >= atLeast) return;
-    if (Date.now() > deadline) throw new Error(`no ipam backend waiting on X within 10 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const deadlocks = async () =>
   Number(
     (
@@ -93,19 +79,19 @@ test('the lock-free statement aborted in a deadlock: its requests served under t
 
   // r0 takes .10 by itself and waits on X; r1 and r2 arrive meanwhile and are combined.
   const r0 = call('POST', '/v1/pools/conflict/allocations', { owner: 'r0' });
-  await waitersOnX(1);
+  await backendsWaitingBehind(t.db.pgPool!, x, 'an ipam backend waiting on X');
   const r1 = call('POST', '/v1/pools/conflict/allocations', { owner: 'r1' });
   const r2 = call('POST', '/v1/pools/conflict/allocations', { owner: 'r2' });
   await new Promise((r) => setTimeout(r, 200));
   // .10 given up: r0 gets it (under the lock: the pool's first request), and r1 and r2 go in ONE
   // lock-free statement that inserts .11, then waits on X's .12.
   await x.query('ROLLBACK TO SAVEPOINT first');
-  await waitersOnX(1);
+  await backendsWaitingBehind(t.db.pgPool!, x, 'an ipam backend waiting on X');
   // X now wants .11, which the statement holds: a deadlock. The statement has waited longer, so
   // its backend finds it (deadlock_timeout, 1 s) and is the one ended.
   await insertX(11);
   // The locked way: under the segment's lock, .11 and .12 are X's (uncommitted) until X ends.
-  await waitersOnX(1);
+  await backendsWaitingBehind(t.db.pgPool!, x, 'an ipam backend waiting on X');
   await x.query('ROLLBACK');
 
   const answers = await Promise.all([r0, r1, r2]);

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { enqueueEvent } from '@testbed/kit';
+import { backendsWaitingBehind } from '@testbed/test-support/lock-waiters';
 import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
 import { PROVISIONING_EVENTS } from '@testbed/provisioning/src/events/contracts';
 import { containerStarted } from '@testbed/test-support/fixtures/events';
@@ -45,21 +46,6 @@ const inUse = async () =>
     }
   ).containers.inUse;
 
-/** Waits until another backend of this database waits on a lock (the delivery, behind X). */
-async function deliveryWaitsOnX(): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await t.db.pgPool!.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
-      [(x as unknown as { processID: number }).processID],
-    );
-    if (Number(r.rows[0]!.n) >= 1) return;
-    if (Date.now() > deadline) throw new Error("the start did not wait on its owner's lock within 10 s");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("a container start waits for its owner's lock, then counts the container once", async () => {
   await x.query('BEGIN');
   await x.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, ['quota:user:frank']);
@@ -72,7 +58,7 @@ test("a container start waits for its owner's lock, then counts the container on
       data: containerStarted({ containerId: 'c-locked', owner: 'frank', node: 'node1' }),
     }),
   );
-  await deliveryWaitsOnX();
+  await backendsWaitingBehind(t.db.pgPool!, x, "the start waiting on its owner's lock");
   expect(await inUse()).toBe(0);
   await x.query('COMMIT');
   const deadline = Date.now() + 10_000;
