@@ -5,52 +5,29 @@
  * own transaction X plays the release: it takes the segment's lock the way ipam does and, in the
  * first case, deletes the allocation before it commits.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { backendsWaitingBehind } from '@testbed/test-support/lock-waiters';
-import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
-import { createIpamService, defaultIpamConfig } from '../src';
-
-let t: TestHost;
-let token: string;
-let x: pg.Client;
+import type { TestHost } from '@testbed/test-support/test-host';
+import { startPoolAndRival, type PoolAndRival } from './pool-and-rival';
 
 const SEGMENT = 'bind-lock';
 const ip = (n: number) => `10.203.1.${n}`;
 
-beforeAll(async () => {
-  t = await startTestHost({
-    name: 'ipam_bind_under_release',
-    database: 'postgres',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } }),
-    ],
-  });
-  token = await t.token('bind-test', 'operator');
-  const res = await call('POST', '/v1/pools', {
-    name: 'bindlock',
-    cidr: '10.203.1.0/24',
-    rangeStart: ip(10),
-    rangeEnd: ip(20),
-    gateway: ip(1),
-    segment: SEGMENT,
-  });
-  expect(res.status).toBe(201);
-  x = new pg.Client({ connectionString: t.databaseUrl });
-  await x.connect();
-}, 120_000);
-afterAll(async () => {
-  await x?.end();
-  await t?.stop();
-});
+let h: PoolAndRival;
+let t: TestHost;
+let x: pg.Client;
+const call = (method: string, pathname: string, body?: unknown) => h.call(method, pathname, body);
 
-function call(method: string, pathname: string, body?: unknown) {
-  return fetch(t.url + pathname, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
+beforeAll(async () => {
+  h = await startPoolAndRival({
+    name: 'ipam_bind_under_release',
+    pool: 'bindlock',
+    segment: SEGMENT,
+    prefix: '10.203.1',
   });
-}
+  ({ t, x } = h);
+}, 120_000);
+afterAll(() => h?.stop());
 
 const allocate = async (n: number) => {
   const res = await call('POST', '/v1/pools/bindlock/allocations', { ip: ip(n), owner: 'alice' });

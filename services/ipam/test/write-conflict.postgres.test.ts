@@ -7,52 +7,29 @@
  * fresh clone's CI saw the same from two pools of one segment, a locked block against the
  * lock-free statement of the other pool.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { backendsWaitingBehind } from '@testbed/test-support/lock-waiters';
-import { startTestHost, type TestHost } from '@testbed/test-support/test-host';
-import { createIpamService, defaultIpamConfig } from '../src';
-
-let t: TestHost;
-let token: string;
-let x: pg.Client;
+import type { TestHost } from '@testbed/test-support/test-host';
+import { startPoolAndRival, type PoolAndRival } from './pool-and-rival';
 
 const SEGMENT = 'conflict';
 const ip = (n: number) => `10.203.0.${n}`;
 
-beforeAll(async () => {
-  t = await startTestHost({
-    name: 'ipam_write_conflict',
-    database: 'postgres',
-    bus: 'in-process',
-    modules: (deps) => [
-      createIpamService({ ...deps, config: { ...defaultIpamConfig, IPAM_SEED_POOLS: false } }),
-    ],
-  });
-  token = await t.token('conflict-test', 'operator');
-  const res = await call('POST', '/v1/pools', {
-    name: 'conflict',
-    cidr: '10.203.0.0/24',
-    rangeStart: ip(10),
-    rangeEnd: ip(20),
-    gateway: ip(1),
-    segment: SEGMENT,
-  });
-  expect(res.status).toBe(201);
-  x = new pg.Client({ connectionString: t.databaseUrl });
-  await x.connect();
-}, 120_000);
-afterAll(async () => {
-  await x?.end();
-  await t?.stop();
-});
+let h: PoolAndRival;
+let t: TestHost;
+let x: pg.Client;
+const call = (method: string, pathname: string, body?: unknown) => h.call(method, pathname, body);
 
-function call(method: string, pathname: string, body?: unknown) {
-  return fetch(t.url + pathname, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
+beforeAll(async () => {
+  h = await startPoolAndRival({
+    name: 'ipam_write_conflict',
+    pool: 'conflict',
+    segment: SEGMENT,
+    prefix: '10.203.0',
   });
-}
+  ({ t, x } = h);
+}, 120_000);
+afterAll(() => h?.stop());
 
 const insertX = (n: number) =>
   x.query(
