@@ -147,9 +147,18 @@ export async function updateContainer(
 }
 
 /** Every container of this platform on the node, running or not. */
-export async function listOwned(d: Daemon, platform: string): Promise<OwnedContainer[]> {
+export function listOwned(d: Daemon, platform: string): Promise<OwnedContainer[]> {
+  return listLabelled(d, `${LABELS.platform}=${platform}`);
+}
+
+/** The containers one operation made on this node (a resumed create finds its own, not the node's all). */
+export function listOfOperation(d: Daemon, operationId: string): Promise<OwnedContainer[]> {
+  return listLabelled(d, `${LABELS.operation}=${operationId}`);
+}
+
+async function listLabelled(d: Daemon, label: string): Promise<OwnedContainer[]> {
   const list = await d.call('list containers', () =>
-    d.docker.listContainers({ all: true, filters: { label: [`${LABELS.platform}=${platform}`] } }),
+    d.docker.listContainers({ all: true, filters: { label: [label] } }),
   );
   return list.map((c) => ({
     dockerId: c.Id,

@@ -55,6 +55,7 @@ export class NodeDocker extends Daemon {
   update = (dockerId: string, limits: { cpuMillis?: number; memoryBytes?: number }) =>
     lifecycle.updateContainer(this, dockerId, limits);
   listOwned = (platform: string) => lifecycle.listOwned(this, platform);
+  listOfOperation = (operationId: string) => lifecycle.listOfOperation(this, operationId);
   listAll = (): Promise<Docker.ContainerInfo[]> => lifecycle.listAll(this);
   logs = (dockerId: string, opts: { tail?: number; since?: number }) =>
     lifecycle.containerLogs(this, dockerId, opts);

@@ -24,6 +24,15 @@ type CreateOperation = OperationRecord<(typeof CREATE_KINDS)[number]>;
 /** How stale the cancel flag a create's items see may be. */
 const CANCEL_CHECK_MS = 250;
 
+/**
+ * The least time between two record transactions of one node's started containers: the ones
+ * that start meanwhile are recorded together, and their `container.started` events reach ipam
+ * and quota as one relay pass and one delivery each rather than one per container. The first
+ * container is recorded at once and the last ones as soon as the node's items are done; one
+ * in between may read `creating` this much longer after Docker started it.
+ */
+const RECORD_GROUP_MS = 500;
+
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Runs `work` over `items` with at most `limit` at a time. */
@@ -52,22 +61,27 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
 
   /**
    * Whether the operation's cancel was asked, read at most every CANCEL_CHECK_MS per operation
-   * rather than in a transaction per item: an item started just after a cancel is removed by the
-   * rollback like every other started one.
+   * rather than in a transaction per item, and read behind the items: only the first waits for
+   * the database, the others go on with the last answer while it is read again. An item started
+   * just after a cancel is removed by the rollback like every other started one.
    */
   function cancelCheck(operationId: string): () => Promise<boolean> {
-    let last: { at: number; answer: Promise<boolean> } | undefined;
-    return () => {
-      const now = Date.now();
-      if (!last || now - last.at >= CANCEL_CHECK_MS) {
-        const answer = operationProgress(ctx.db.prisma, operationId).then((p) => p?.cancelRequested ?? false);
-        last = { at: now, answer };
-        // A failed read is not cached: the next item asks again.
-        answer.catch(() => {
-          if (last?.answer === answer) last = undefined;
-        });
-      }
-      return last.answer;
+    let known: { at: number; cancelled: boolean } | undefined;
+    let reading: Promise<boolean> | undefined;
+    const read = () =>
+      (reading ??= operationProgress(ctx.db.prisma, operationId)
+        .then((p) => {
+          known = { at: Date.now(), cancelled: p?.cancelRequested ?? false };
+          return known.cancelled;
+        })
+        .finally(() => {
+          reading = undefined;
+        }));
+    return async () => {
+      if (!known) return read();
+      // A failed read behind the items is asked again by the next item.
+      if (!known.cancelled && Date.now() - known.at >= CANCEL_CHECK_MS) read().catch(() => undefined);
+      return known.cancelled;
     };
   }
 
@@ -85,6 +99,22 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
   function startedRecorder(op: CreateOperation) {
     let queue: Made[] = [];
     let flushing: Promise<void> | undefined;
+    let lastGroupAt = Number.NEGATIVE_INFINITY;
+    // Set once the node's items are done: the rest is written without waiting out the interval.
+    let draining = false;
+    let wake: (() => void) | undefined;
+    const nextGroupDue = async () => {
+      const wait = lastGroupAt + RECORD_GROUP_MS - Date.now();
+      if (draining || wait <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    };
     const recordGroup = (group: Made[]) =>
       inTransaction(ctx.db, async ({ tx }) => {
         const rows: ContainerRecord[] = [];
@@ -110,6 +140,8 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
     };
     const flush = async () => {
       while (queue.length > 0) {
+        await nextGroupDue();
+        lastGroupAt = Date.now();
         const group = queue;
         queue = [];
         let rows: ContainerRecord[];
@@ -140,8 +172,10 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
           flushing = undefined;
         });
       },
-      /** Resolves once every record handed over so far is written. */
+      /** Resolves once every record handed over so far is written (at once, not at the interval). */
       async drained(): Promise<void> {
+        draining = true;
+        wake?.();
         while (flushing) await flushing;
       },
     };
@@ -201,10 +235,10 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
     let network: string;
     let existing: Map<string, { dockerId: string; state: string }>;
     try {
-      network = await ensureNodeNetwork(ctx, node);
-      existing = new Map(
-        (await docker.listOwned(ctx.config.PROVISIONING_PLATFORM_ID)).map((c) => [c.containerId, c]),
-      );
+      // Both are calls to the node; neither needs the other, and the first create waits for both.
+      const [name, made] = await Promise.all([ensureNodeNetwork(ctx, node), docker.listOfOperation(op.id)]);
+      network = name;
+      existing = new Map(made.map((c) => [c.containerId, c]));
     } catch (err) {
       return failItems(items, errorText(err));
     }
@@ -315,11 +349,13 @@ export function createWorker(ctx: ProvisioningContext): OperationWorker<(typeof 
   return {
     kinds: CREATE_KINDS,
     async perform(op) {
+      const cancelled = cancelCheck(op.id);
+      // The first item's cancel check is read while the rows are (it is cached for the items after).
+      void cancelled().catch(() => undefined);
       const rows = await inTransaction(ctx.db, ({ tx }) => containersOfOperation(tx, op.id));
       const byNode = new Map<string, ContainerRecord[]>();
       for (const r of rows.filter((r) => r.state === 'creating'))
         byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
-      const cancelled = cancelCheck(op.id);
       try {
         await Promise.all([...byNode].map(([node, items]) => runNode(op, node, items, cancelled)));
         await finish(op.id);
