@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { figure, markdownTable, type Figure } from './lib/figures';
 import { lastTestRunFigures, runTestCommandFromFreshClone } from './lib/test-run';
+import { waitForQuietMachine } from './lib/quiet';
 
 const root = path.resolve(__dirname, '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -95,6 +96,11 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   for (const b of chosen) {
     process.stdout.write(`\n== ${b.name}: ${b.script} (at most ${b.limitMinutes} min)\n`);
+    const settled = await waitForQuietMachine();
+    process.stdout.write(
+      `machine ${settled.quiet ? 'quiet' : 'still busy'} after ${settled.waitedSeconds.toFixed(0)} s ` +
+        `(${(settled.busy * 100).toFixed(0)} % of the CPU busy in the last second)\n`,
+    );
     const file = path.join(work, `${b.name}.jsonl`);
     const r = await runOne(b, file);
     const got = fs.existsSync(file)

@@ -66,6 +66,8 @@ export function lastTestRunFigures(file = TEST_RUN_RECORD): Figure[] {
 /** Clones the repository's HEAD and runs `.ci/run` in it (bounded to 85 minutes). */
 export async function runTestCommandFromFreshClone(root: string): Promise<Figure[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-fresh-'));
+  // mkdtemp makes it 0700; the rig's Postgres runs as its own user inside the clone's .state.
+  fs.chmodSync(dir, 0o755);
   try {
     const clone = spawnSync('git', ['clone', '-q', root, dir], { stdio: 'inherit' });
     if (clone.status !== 0) throw new Error('git clone failed');
