@@ -53,6 +53,8 @@ interface ServiceBuild {
   bundle?: string[];
   external?: Record<string, string>;
   unavailable?: Record<string, string>;
+  /** Write PGLITE_SEED_FILE beside the bundle: a migrated PGlite folder its new data folder starts from. */
+  pgliteSeed?: boolean;
 }
 
 /** npm packages no bundle includes, and why: they stay in node_modules (copied for an image). */
@@ -309,6 +311,8 @@ export interface BuiltService {
   copied: number;
   /** Size of bundle.cache, 0 when the service has none. */
   codeCacheBytes: number;
+  /** Size of the PGlite seed, 0 when the service has none. */
+  seedBytes: number;
 }
 
 const loaderSource = path.join(__dirname, 'loader.cjs');
@@ -384,6 +388,7 @@ export async function buildService(
   );
   const copied = opts.nodeModules ? copyPackages(external, required, outDir) : 0;
   const codeCacheBytes = SERVICES_WITH_PROCESS_SETTINGS.includes(name) ? writeCodeCache(outDir) : 0;
+  const seedBytes = config.pgliteSeed ? await writeSeed(outDir) : 0;
   return {
     outfile,
     bytes: fs.statSync(bundleFile).size,
@@ -391,7 +396,15 @@ export async function buildService(
     bundled: bundledPackages(result.metafile),
     copied,
     codeCacheBytes,
+    seedBytes,
   };
+}
+
+/** The migrated PGlite folder a new data folder starts from (initdb is most of a first start). */
+async function writeSeed(outDir: string): Promise<number> {
+  // Loaded only here: the kit's database layer (Prisma, PGlite) is no business of other bundles.
+  const { PGLITE_SEED_FILE, writePgliteSeed } = await import('../../services/kit/src/db/pglite-seed');
+  return (await writePgliteSeed(path.join(outDir, PGLITE_SEED_FILE))).bytes;
 }
 
 const generatedClient = path.join(servicesDir, 'kit', 'src', 'db', 'generated', 'client.ts');
@@ -424,6 +437,7 @@ async function cli(argv: string[]): Promise<void> {
     process.stdout.write(
       `build: ${path.relative(repoRoot, path.dirname(r.outfile))}/bundle.js ${(r.bytes / 1024).toFixed(0)} kB` +
         (r.codeCacheBytes ? `, bundle.cache ${(r.codeCacheBytes / 1024).toFixed(0)} kB` : '') +
+        (r.seedBytes ? `, PGlite seed ${(r.seedBytes / 1024).toFixed(0)} kB` : '') +
         ` in ${Date.now() - t0} ms; ` +
         `npm packages loaded at run time: ${r.external.join(', ') || 'none'}` +
         (nodeModules

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:start`: the embedded default as it ships, the compiled bundle
  * (dist/embedded/main.js, `npm run build`) on plain node, timed from process start to the first
- * 200 of /readyz: once with a new data folder (PGlite is created and migrated), then
+ * 200 of /readyz: once with a new data folder (made from the build's migrated PGlite seed), then
  * BENCH_START_RUNS (default 3) times with that folder as it was left. After each /readyz the
  * process idles a few seconds and its resident memory (VmRSS) is read.
  * No rig needed: only what a user's shell has (no DATABASE_URL, no KAFKA_BROKERS); every wait is
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   emitFigures([
     figure({
       id: 'embedded.start.fresh',
-      figure: 'embedded (compiled): process start to /readyz, new data folder (PGlite migrates)',
+      figure:
+        'embedded (compiled): process start to /readyz, new data folder (from the build’s migrated seed)',
       value: fresh.readyMs,
       unit: 'ms',
       target: '≤ 4,000 ms',

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { embeddedPortalConfig, portalRouter } from '@testbed/portal';
 import { quotaTokenIntrospector } from '@testbed/quota';
@@ -12,6 +13,7 @@ import {
   rateLimitsOf,
   migrateDatabase,
   openHostDatabase,
+  PGLITE_SEED_FILE,
   runHost,
   systemClock,
   type Bus,
@@ -62,7 +64,11 @@ export async function startEmbedded(
     rateLimits: rateLimitsOf(config),
     auditRetentionDays: config.AUDIT_RETENTION_DAYS,
     open: async () => {
-      const db = await openHostDatabase(config.DATABASE_URL, logger);
+      // Beside the compiled bundle (the build writes it); a run from source has none and runs initdb.
+      const db = await openHostDatabase(config.DATABASE_URL, logger, {
+        pgliteSeed: path.join(__dirname, PGLITE_SEED_FILE),
+      });
+      if (db.seeded) logger.info("new database folder made from the build's migrated seed");
       const { applied } = await migrateDatabase({ database: db });
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
       bus = createInProcessBus({ db, logger, metrics });

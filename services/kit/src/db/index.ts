@@ -13,6 +13,7 @@ export {
   type MigrateLogger,
   type MigrateOptions,
 } from './migrate';
+export { PGLITE_SEED_FILE, writePgliteSeed } from './pglite-seed';
 export {
   parseDatabaseUrl,
   redactUrl,

@@ -22,9 +22,14 @@ export const rateLimitsOf = (config: {
 });
 
 /** A host's database: a connection the server ends while idle is logged and replaced, never fatal. */
-export const openHostDatabase = (url: string, logger: Logger): Promise<Database> =>
+export const openHostDatabase = (
+  url: string,
+  logger: Logger,
+  opts: { pgliteSeed?: string } = {},
+): Promise<Database> =>
   openDatabase({
     url,
+    ...opts,
     onPoolError: (err) =>
       logger.warn({ err: err.message }, 'a database connection ended; the pool opens another'),
   });
