@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { figure, markdownTable, type Figure } from './lib/figures';
 import { lastTestRunFigures, runTestCommandFromFreshClone } from './lib/test-run';
-import { waitForQuietMachine } from './lib/quiet';
+import { cpuShare, waitForQuietMachine } from './lib/quiet';
 
 const root = path.resolve(__dirname, '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const chosen = asked.length > 0 ? BENCHMARKS.filter((b) => asked.includes(b.name)) : BENCHMARKS;
 
   const figures: Figure[] = [];
-  const runs: { name: string; seconds: number; status: string }[] = [];
+  const runs: Run[] = [];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   for (const b of chosen) {
     process.stdout.write(`\n== ${b.name}: ${b.script} (at most ${b.limitMinutes} min)\n`);
@@ -102,7 +102,9 @@ async function main(): Promise<void> {
         `(${(settled.busy * 100).toFixed(0)} % of the CPU busy in the last second)\n`,
     );
     const file = path.join(work, `${b.name}.jsonl`);
+    const share = cpuShare();
     const r = await runOne(b, file);
+    const cpu = share.stop();
     const got = fs.existsSync(file)
       ? fs
           .readFileSync(file, 'utf8')
@@ -115,7 +117,17 @@ async function main(): Promise<void> {
       : r.code === 0
         ? 'ok'
         : `exit ${r.code}`;
-    runs.push({ name: b.name, seconds: r.seconds, status });
+    runs.push({
+      name: b.name,
+      seconds: r.seconds,
+      status,
+      ...(cpu && { busyPercent: round1(cpu.busy * 100), stealPercent: round1(cpu.steal * 100) }),
+    });
+    if (cpu)
+      process.stdout.write(
+        `${b.name}: ${r.seconds.toFixed(0)} s, the machine ${(cpu.busy * 100).toFixed(0)} % busy, ` +
+          `${(cpu.steal * 100).toFixed(1)} % of its CPU taken by the hypervisor (steal)\n`,
+      );
     figures.push(...got);
     if (status !== 'ok' || got.length === 0)
       figures.push(
@@ -149,8 +161,10 @@ async function main(): Promise<void> {
     const last = JSON.parse(fs.readFileSync(previous, 'utf8')) as {
       ranAt?: string;
       commit?: string;
+      runs?: Run[];
       figures: Figure[];
     };
+    runs.unshift(...(last.runs ?? []).filter((r) => !ran.has(r.name)));
     const kept = last.figures
       .filter((f) => f.benchmark === undefined || !ran.has(f.benchmark))
       .map((f) => ({ ...f, ranAt: f.ranAt ?? last.ranAt, commit: f.commit ?? last.commit }));
@@ -186,7 +200,12 @@ async function main(): Promise<void> {
     ...provenance(figures),
     markdownTable(figures),
     '',
-    `Benchmarks: ${runs.map((r) => `${r.name} ${r.seconds.toFixed(0)} s (${r.status})`).join(', ')}.`,
+    `Benchmarks (each one's wall time, and the share of the machine's CPU the hypervisor took meanwhile): ${runs
+      .map(
+        (r) =>
+          `${r.name} ${r.seconds.toFixed(0)} s (${r.status}${r.stealPercent === undefined ? '' : `, ${r.stealPercent} % steal`})`,
+      )
+      .join(', ')}.`,
     '',
     missed.length === 0
       ? 'Every target holds.'
@@ -196,6 +215,17 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(outDir, 'results.md'), md);
   process.stdout.write(`\n${md}\nwritten: bench/results.json, bench/results.md\n`);
 }
+
+/** One benchmark's run: its wall time, how it ended, and the machine's CPU meanwhile (Linux). */
+interface Run {
+  name: string;
+  seconds: number;
+  status: string;
+  busyPercent?: number;
+  stealPercent?: number;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Which rows come from which run, when a partial run kept rows of earlier ones. */
 function provenance(figures: readonly Figure[]): string[] {

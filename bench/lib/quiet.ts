@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 
-/** The machine's CPU time so far, busy and in all (Linux' /proc/stat first line); none elsewhere. */
-function cpuTimes(): { busy: number; total: number } | undefined {
+/**
+ * The machine's CPU time so far, busy, stolen and in all (Linux' /proc/stat first line); none
+ * elsewhere. Steal is time a virtual CPU was ready to run but its host ran another guest.
+ */
+function cpuTimes(): { busy: number; steal: number; total: number } | undefined {
   try {
     const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
     const v = fields.map(Number);
     const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // guest time is counted in user already
-    return { busy: total - idle, total };
+    return { busy: total - idle, steal: v[7] ?? 0, total };
   } catch {
     return undefined;
   }
@@ -40,4 +43,21 @@ export async function waitForQuietMachine(
     if (quietFor >= quietSeconds) return { waitedSeconds: (Date.now() - started) / 1000, busy, quiet: true };
   }
   return { waitedSeconds: (Date.now() - started) / 1000, busy, quiet: false };
+}
+
+/**
+ * Starts counting the machine's CPU time; the answer's `stop()` tells what share of it the
+ * machine spent busy and what share the hypervisor took (steal) since then: a benchmark's
+ * figures on a shared virtual machine are read with how much of its CPU it really had.
+ */
+export function cpuShare(): { stop(): { busy: number; steal: number } | undefined } {
+  const from = cpuTimes();
+  return {
+    stop() {
+      const to = cpuTimes();
+      if (!from || !to || to.total <= from.total) return undefined;
+      const total = to.total - from.total;
+      return { busy: (to.busy - from.busy) / total, steal: (to.steal - from.steal) / total };
+    },
+  };
 }
