@@ -75,10 +75,10 @@ export const createStatsService = defineService<StatsConfig>('stats', (deps): Se
       },
     ],
     start: async () => {
-      await initRollupState(sql, deps.clock.now().getTime());
-      // Every replica makes sure the partitions of now exist before its ingest starts.
-      await ctx.partitions.maintain(deps.clock.now().getTime());
-      await directory.refresh();
+      // Side by side, as none needs another: every replica makes sure the partitions of now exist
+      // before its ingest starts (the consumers start after every module has).
+      const now = deps.clock.now().getTime();
+      await Promise.all([initRollupState(sql, now), ctx.partitions.maintain(now), directory.refresh()]);
       sweeper = setInterval(() => live.sweep(), 1000);
       sweeper.unref();
     },
