@@ -1,7 +1,7 @@
 /**
  * How a service process (ipam, provisioning, quota, stats) is started, wherever it runs: its
  * image's CMD and ENV, `npm run start:services`, the tests that start it as a process and the
- * benchmarks. Idle, a service held 190-225 MB resident; with these, 105-118 MB at the same
+ * benchmarks. Idle, a service held 190-225 MB resident; with these, 92-100 MB (2026-12-07) at the same
  * start-up time (bench/startup-memory.ts, README "Benchmarks").
  * - `--max-semi-space-size=4`: V8's young generation stays at 4 MB a half instead of growing to
  *   16 MB in the allocation bursts of start-up (module loading, the Prisma client, Kafka's group
