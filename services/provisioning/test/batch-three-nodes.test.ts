@@ -125,12 +125,28 @@ test('a batch of 30 over three nodes runs with ascending addresses, bound in ipa
   expect(used.addresses).toMatchObject({ inUse: COUNT, held: 0 });
 
   // Removing a batch is an operation; waited for, it answers 200 with what it removed.
+  // node1's events show its removes side by side (parallelism 4): one at a time, each container's
+  // kill would come after the destroy of the one before.
+  const actions: string[] = [];
+  const close = await dockers.node1!.watchEvents(
+    platform,
+    (e) => actions.push(e.action),
+    () => undefined,
+  );
   const del = await host.call(user, 'user', `/v1/batches/${operation.request.batchId}`, {
     method: 'DELETE',
     headers: { prefer: 'wait=120' },
   });
   expect(del.status).toBe(200);
   expect(((await del.json()) as { result: unknown }).result).toEqual({ removed: COUNT, errors: [] });
+  await eventually(
+    async () => actions.filter((a) => a === 'destroy').length === COUNT / NODES.length,
+    10_000,
+    "node1's destroy events",
+  );
+  close();
+  const killsBeforeFirstDestroy = actions.slice(0, actions.indexOf('destroy')).filter((a) => a === 'kill');
+  expect(killsBeforeFirstDestroy.length).toBeGreaterThanOrEqual(2);
   expect(await owned()).toEqual([]);
   await eventually(async () => (await allocations()).length === 0, 60_000, 'every address released');
   const after = await eventually(

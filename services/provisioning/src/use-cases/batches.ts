@@ -11,9 +11,11 @@ import {
 } from '@testbed/kit';
 import { placeBatch, type Placement } from '../domain/placement';
 import type { OperationRecord } from '../domain/operation-work';
-import { containersOfOperation } from '../store/container-store';
+import { containersOfOperation, type ContainerRecord } from '../store/container-store';
+import { findNode } from '../store/node-store';
 import { findBatch, insertBatch, type BatchRecord } from '../store/batch-store';
 import { findByIdempotencyKey, insertOperation, lockOperation } from '../store/operation-store';
+import { boundedEach } from '../operations/bounded-each';
 import { endOperation } from '../operations/end-operation';
 import type { OperationWorker } from '../operations/workers';
 import { containerSpec, startProvisioning } from './create-saga';
@@ -136,10 +138,22 @@ export function batchRemovalWorker(ctx: ProvisioningContext): OperationWorker<'b
       );
       const live = rows.filter((r) => !r.removedAt && r.state !== 'creating' && r.state !== 'error');
       const errors: { containerId: string; error: string }[] = [];
-      for (const c of live)
-        await removeContainer(ctx, c, true).catch((err: Error) =>
-          errors.push({ containerId: c.id, error: err.message }),
-        );
+      // Like a create: every node at once, each as many at a time as its daemon takes.
+      const byNode = new Map<string, typeof live>();
+      for (const c of live) byNode.set(c.node, [...(byNode.get(c.node) ?? []), c]);
+      const failed = (c: ContainerRecord) => (err: Error) => {
+        errors.push({ containerId: c.id, error: err.message });
+      };
+      await Promise.all(
+        [...byNode].map(async ([nodeName, items]) => {
+          const node = await inTransaction(ctx.db, ({ tx }) => findNode(tx, nodeName));
+          // A node no longer registered: each container is named with the reason, as one by one.
+          const docker = node ? ctx.dockers.for(node) : undefined;
+          await boundedEach(items, ctx.config.PROVISIONING_PARALLELISM_PER_NODE, (c) =>
+            removeContainer(ctx, c, true, docker).catch(failed(c)),
+          );
+        }),
+      );
       const removed = live.length - errors.length;
       await inTransaction(ctx.db, async ({ tx }) => {
         const locked = await lockOperation(tx, op.id);

@@ -87,6 +87,8 @@ export async function removeContainer(
   ctx: ProvisioningContext,
   c: ContainerRecord,
   force: boolean,
+  /** Its node's daemon, when the caller already looked the node up (a batch's removal, per node). */
+  nodeDocker?: NodeDocker,
 ): Promise<void> {
   if (c.state === 'running' && !force) {
     throw new ConflictError(`container '${c.id}' is running: stop it first or pass ?force=true`, {
@@ -94,7 +96,9 @@ export async function removeContainer(
     });
   }
   if (c.dockerId) {
-    const { docker, dockerId } = await dockerOf(ctx, c);
+    const { docker, dockerId } = nodeDocker
+      ? { docker: nodeDocker, dockerId: c.dockerId }
+      : await dockerOf(ctx, c);
     await docker.remove(dockerId, true);
   }
   await markRemoved(ctx, c.id);

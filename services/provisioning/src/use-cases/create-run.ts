@@ -12,6 +12,7 @@ import {
 } from '../store/container-store';
 import { findNode } from '../store/node-store';
 import { findOperation, lockOperation, operationProgress } from '../store/operation-store';
+import { boundedEach } from '../operations/bounded-each';
 import { endOperation } from '../operations/end-operation';
 import type { OperationWorker } from '../operations/workers';
 import { expireCreate } from './create-saga';
@@ -34,15 +35,6 @@ const CANCEL_CHECK_MS = 250;
 const RECORD_GROUP_MS = 500;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-/** Runs `work` over `items` with at most `limit` at a time. */
-async function boundedEach<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(workers);
-}
 
 /**
  * Saga step 4: the Docker work of a create, by one worker at a time (a claim renewed while it
