@@ -14,8 +14,10 @@ export interface Figure {
   unit: string;
   /** What it is compared with, measured in the same run. */
   baseline?: { name: string; value: number; unit?: string };
-  /** value / baseline.value, when there is a baseline. */
+  /** value / baseline.value, when there is a baseline, unless `paired` says otherwise. */
   ratio?: number;
+  /** The ratio is the median of rounds' own ratios (`pairedRatio` below), not value / baseline. */
+  paired?: boolean;
   /** The target in words (`≤ 1.10×`, `≥ 1,000/s`); absent for a figure reported only. */
   target?: string;
   /** Whether the target holds; absent without a target. */
@@ -35,13 +37,30 @@ function holdsFor(n: number, check: Check): boolean {
   return 'atMost' in check ? n <= check.atMost : n >= check.atLeast;
 }
 
-export function figure(f: Omit<Figure, 'ratio' | 'holds'> & { check?: Check; checkRatio?: Check }): Figure {
-  const { check, checkRatio, ...rest } = f;
-  const ratio = f.baseline && f.baseline.value !== 0 ? f.value / f.baseline.value : undefined;
+export function figure(
+  f: Omit<Figure, 'ratio' | 'holds'> & {
+    check?: Check;
+    checkRatio?: Check;
+    /**
+     * For rounds that each time both paths back to back: the median of the rounds' own ratios,
+     * which cancels the machine's drift from one round to the next (the ratio of the two medians
+     * can pair a slow round of one path with a quick round of the other). Replaces value/baseline.
+     */
+    pairedRatio?: number;
+  },
+): Figure {
+  const { check, checkRatio, pairedRatio, ...rest } = f;
+  const ratio =
+    pairedRatio ?? (f.baseline && f.baseline.value !== 0 ? f.value / f.baseline.value : undefined);
   let holds: boolean | undefined;
   if (check) holds = holdsFor(f.value, check);
   if (checkRatio) holds = (holds ?? true) && ratio !== undefined && holdsFor(ratio, checkRatio);
-  return { ...rest, ...(ratio !== undefined ? { ratio } : {}), ...(holds !== undefined ? { holds } : {}) };
+  return {
+    ...rest,
+    ...(ratio !== undefined ? { ratio } : {}),
+    ...(pairedRatio !== undefined ? { paired: true } : {}),
+    ...(holds !== undefined ? { holds } : {}),
+  };
 }
 
 function fmt(n: number): string {
@@ -55,6 +74,10 @@ export function formatValue(value: number, unit: string): string {
   return unit === '×' ? `${fmt(value)}×` : `${fmt(value)} ${unit}`.trim();
 }
 
+export const PAIRED_NOTE =
+  'A ratio marked paired is the median of the rounds’ own ratios (each round times both paths back to ' +
+  'back); its value and baseline are each path’s median, so their quotient can differ from it.';
+
 /** The markdown table: figure, value, baseline, ratio, target, holds. */
 export function markdownTable(figures: readonly Figure[]): string {
   const rows = figures.map((f) =>
@@ -65,7 +88,7 @@ export function markdownTable(figures: readonly Figure[]): string {
         ? `not measured${f.note ? `: ${f.note}` : ''}`
         : formatValue(f.value, f.unit),
       f.baseline ? `${f.baseline.name}: ${formatValue(f.baseline.value, f.baseline.unit ?? f.unit)}` : '',
-      f.ratio !== undefined ? `${fmt(f.ratio)}×` : '',
+      f.ratio !== undefined ? `${fmt(f.ratio)}×${f.paired ? ' paired' : ''}` : '',
       f.target ?? '',
       f.holds === undefined ? '' : f.holds ? 'yes' : '**no**',
     ].join(' | '),
@@ -74,6 +97,7 @@ export function markdownTable(figures: readonly Figure[]): string {
     '| figure | value | baseline (same run) | ratio | target | holds |',
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r} |`),
+    ...(figures.some((f) => f.paired) ? ['', PAIRED_NOTE] : []),
   ].join('\n');
 }
 

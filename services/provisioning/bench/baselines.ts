@@ -114,12 +114,12 @@ export function sequentialCli(
   return (performance.now() - t0) / 1000;
 }
 
-/** Every container of `platform` off the node (forced), a few at a time. */
-export async function removeOwned(docker: NodeDocker, platform: string): Promise<void> {
+/** Every container of `platform` off the node (forced), `parallelism` at a time. */
+export async function removeOwned(docker: NodeDocker, platform: string, parallelism = 4): Promise<void> {
   const owned = await docker.listOwned(platform);
   let next = 0;
   await Promise.all(
-    Array.from({ length: 4 }, async () => {
+    Array.from({ length: parallelism }, async () => {
       while (next < owned.length) await docker.remove(owned[next++]!.dockerId, true);
     }),
   );

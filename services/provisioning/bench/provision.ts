@@ -4,25 +4,30 @@
  * PGlite), against what it is compared with in the same run: the same 50 created straight with
  * dockerode at the same parallelism (create + start), and a sequential `docker run` loop.
  *
- * ROUNDS rounds (BENCH_PROVISION_ROUNDS, 5 by default: one round varies by ±0.05×) alternate the
- * API and dockerode (a fresh platform each API round), so a busy machine weighs on both alike;
- * the figures are the medians. Addresses 10.64.99.160-209 on node1's
- * macvlan experiment network; every phase is bounded; the run exits 0 whether targets hold or not.
+ * One platform runs for the whole benchmark (`rounds.ts`). Its first batch is reported on its own.
+ * Then come ROUNDS rounds (BENCH_PROVISION_ROUNDS, 7 by default, at most 9; one round varies by ±0.15× on
+ * this shared VM). Each round times the API and dockerode, in alternating order, and then each
+ * path's removal of what it made. The times are the medians; a ratio against dockerode is the
+ * median of the rounds' own ratios. Addresses 10.64.99.160-209 on
+ * node1's macvlan experiment network; every phase is bounded; the run exits 0 whether targets
+ * hold or not.
  */
 import { testPlatform, rigEndpoint } from '@testbed/test-support/fixtures/provisioning';
 import { NodeDocker } from '../src/docker/node-docker';
 import { emitFigures, figure } from '../../../bench/lib/figures';
-import { startBenchHost, timeBatch } from './bench-host';
-import { directCreate, median, removeOwned, sequentialCli, within } from './baselines';
+import { startBenchHost } from './bench-host';
+import { median, removeOwned, sequentialCli, within } from './baselines';
+import { compareRounds, pairedRatio, roundsNote, type Rounds } from './rounds';
 
 const COUNT = Math.min(50, Number(process.env.BENCH_PROVISION_COUNT ?? 50));
 const PARALLELISM = Number(process.env.BENCH_PROVISION_PARALLELISM ?? 4);
-const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_PROVISION_ROUNDS ?? 5)));
+const ROUNDS = Math.max(1, Math.min(9, Number(process.env.BENCH_PROVISION_ROUNDS ?? 7)));
 const ip = (i: number) => `10.64.99.${160 + i}`;
 const PHASE_MS = 60_000;
 
 async function main(): Promise<void> {
   const platform = testPlatform();
+  const directPlatform = `${platform}-direct`;
   const endpoint = rigEndpoint('node1');
   const docker = new NodeDocker(endpoint, 60_000);
   const network = await docker.ensureNetwork({
@@ -32,46 +37,48 @@ async function main(): Promise<void> {
     platform,
   });
   const ips = Array.from({ length: COUNT }, (_, i) => ip(i));
-  const clean = () => within(PHASE_MS, 'removing the containers', removeOwned(docker, platform));
+  const clean = () =>
+    within(
+      PHASE_MS,
+      'removing the containers',
+      Promise.all([platform, directPlatform].map((p) => removeOwned(docker, p))),
+    );
 
-  const api: number[] = [];
-  const direct: number[] = [];
+  let result: Rounds;
   let cli: number;
+  const host = await startBenchHost({
+    name: 'bench-provision',
+    platform,
+    range: `${ip(0)}-${ip(COUNT - 1)}`,
+    parallelism: PARALLELISM,
+  });
   try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      const host = await startBenchHost({
-        name: 'bench-provision',
-        platform,
-        range: `${ip(0)}-${ip(49)}`,
-        parallelism: PARALLELISM,
-      });
-      try {
-        const batch = timeBatch(host, `api${round}-${platform}`, COUNT, ip(0));
-        api.push((await within(PHASE_MS * 2, 'the API batch', batch)).seconds);
-      } finally {
-        await host.stop();
-        await clean();
-      }
-      direct.push(
-        await within(
-          PHASE_MS,
-          'the dockerode path',
-          directCreate([{ docker, network, ips }], PARALLELISM, platform, `direct${round}-${platform}`),
-        ),
-      );
-      await clean();
-      console.log(
-        `round ${round}: API ${api.at(-1)!.toFixed(2)} s, dockerode ${direct.at(-1)!.toFixed(2)} s`,
-      );
-    }
-    cli = sequentialCli('node1', network, ips, platform, `cli-${platform}`);
+    result = await compareRounds({
+      host,
+      rounds: ROUNDS,
+      count: COUNT,
+      baseIp: ip(0),
+      nodes: ['node1'],
+      work: [{ docker, network, ips }],
+      parallelism: PARALLELISM,
+      directPlatform,
+      prefix: platform,
+      log: (line) => console.log(line),
+    });
+  } finally {
+    await host.stop();
+    await clean();
+  }
+  try {
+    cli = sequentialCli('node1', network, ips, directPlatform, `cli-${platform}`);
   } finally {
     await clean();
   }
 
-  const a = median(api);
-  const d = median(direct);
-  const where = `${COUNT} on node1, parallelism ${PARALLELISM}, median of ${ROUNDS}`;
+  const { first, rounds } = result;
+  const a = median(rounds.map((r) => r.api));
+  const d = median(rounds.map((r) => r.direct));
+  const where = `${COUNT} on node1, parallelism ${PARALLELISM}, ${ROUNDS} paired rounds`;
   emitFigures([
     figure({
       id: 'provision.node1.api-vs-dockerode',
@@ -81,7 +88,8 @@ async function main(): Promise<void> {
       baseline: { name: 'dockerode create + start', value: d },
       target: '≤ 1.10×',
       checkRatio: { atMost: 1.1 },
-      note: `API rounds ${api.map((s) => s.toFixed(2)).join(', ')} s; dockerode ${direct.map((s) => s.toFixed(2)).join(', ')} s`,
+      pairedRatio: pairedRatio(rounds),
+      note: roundsNote(rounds),
     }),
     figure({
       id: 'provision.node1.api-vs-cli',
@@ -91,6 +99,36 @@ async function main(): Promise<void> {
       baseline: { name: 'sequential docker run (CLI over TLS)', value: cli },
       target: '≤ 0.60×',
       checkRatio: { atMost: 0.6 },
+    }),
+    figure({
+      id: 'provision.node1.api-cpu',
+      figure: `The process's CPU through an API batch of ${COUNT} (all threads, median of ${ROUNDS})`,
+      value: median(rounds.map((r) => r.apiCpu)),
+      unit: 's',
+      baseline: {
+        name: "the same process's CPU through the dockerode path",
+        value: median(rounds.map((r) => r.directCpu)),
+      },
+      note: `API rounds ${rounds.map((r) => r.apiCpu.toFixed(2)).join(', ')} s`,
+    }),
+    figure({
+      id: 'provision.node1.first-batch',
+      figure: `The platform's first batch of ${COUNT} after it started (cold caches) vs dockerode's first`,
+      value: first.api,
+      unit: 's',
+      baseline: { name: 'dockerode create + start', value: first.direct },
+    }),
+    figure({
+      id: 'provision.node1.remove-vs-dockerode',
+      figure: `DELETE /v1/batches/{id} of ${COUNT} until ipam has every address back (${ROUNDS} paired rounds) vs dockerode removing them`,
+      value: median(rounds.map((r) => r.apiRemove)),
+      unit: 's',
+      baseline: {
+        name: `dockerode remove (forced), parallelism ${PARALLELISM}`,
+        value: median(rounds.map((r) => r.directRemove)),
+      },
+      pairedRatio: pairedRatio(rounds, 'remove'),
+      note: roundsNote(rounds, 'remove'),
     }),
     figure({
       id: 'provision.node1.api-rate',
