@@ -16,7 +16,14 @@ import { NodeDocker } from '../src/docker/node-docker';
 import { emitFigures, figure } from '../../../bench/lib/figures';
 import { startBenchHost, type BenchNetwork } from './bench-host';
 import { median, removeOwned, within, type NodeWork } from './baselines';
-import { compareRounds, pairedRatio, roundsNote, type Rounds } from './rounds';
+import {
+  compareRounds,
+  firstBatchFigure,
+  pairedRatio,
+  removalFigure,
+  roundsNote,
+  type Rounds,
+} from './rounds';
 
 const NODES = ['node1', 'node2', 'node3'];
 const COUNT = Math.min(60, Number(process.env.BENCH_PROVISION_NODES_COUNT ?? 60));
@@ -97,25 +104,17 @@ async function main(): Promise<void> {
       pairedRatio: pairedRatio(rounds),
       note: roundsNote(rounds),
     }),
-    figure({
-      id: 'provision-nodes.three-nodes.first-batch',
-      figure: `The platform's first batch of ${COUNT} over three nodes after it started vs dockerode's first`,
-      value: first.api,
-      unit: 's',
-      baseline: { name: 'dockerode create + start', value: first.direct },
-    }),
-    figure({
-      id: 'provision-nodes.three-nodes.remove-vs-dockerode',
-      figure: `DELETE /v1/batches/{id} of ${COUNT} over three nodes until ipam has every address back (${ROUNDS} paired rounds) vs dockerode removing them`,
-      value: median(rounds.map((r) => r.apiRemove)),
-      unit: 's',
-      baseline: {
-        name: `dockerode remove (forced), parallelism ${PARALLELISM} per node`,
-        value: median(rounds.map((r) => r.directRemove)),
-      },
-      pairedRatio: pairedRatio(rounds, 'remove'),
-      note: roundsNote(rounds, 'remove'),
-    }),
+    firstBatchFigure(
+      'provision-nodes.three-nodes.first-batch',
+      `The platform's first batch of ${COUNT} over three nodes after it started vs dockerode's first`,
+      first,
+    ),
+    removalFigure(
+      'provision-nodes.three-nodes.remove-vs-dockerode',
+      `DELETE /v1/batches/{id} of ${COUNT} over three nodes until ipam has every address back (${ROUNDS} paired rounds) vs dockerode removing them`,
+      `dockerode remove (forced), parallelism ${PARALLELISM} per node`,
+      rounds,
+    ),
     figure({
       id: 'provision-nodes.three-nodes.api-rate',
       figure: `API batch of ${COUNT} over three nodes: containers per second`,

@@ -17,7 +17,14 @@ import { NodeDocker } from '../src/docker/node-docker';
 import { emitFigures, figure } from '../../../bench/lib/figures';
 import { startBenchHost } from './bench-host';
 import { median, removeOwned, sequentialCli, within } from './baselines';
-import { compareRounds, pairedRatio, roundsNote, type Rounds } from './rounds';
+import {
+  compareRounds,
+  firstBatchFigure,
+  pairedRatio,
+  removalFigure,
+  roundsNote,
+  type Rounds,
+} from './rounds';
 
 const COUNT = Math.min(50, Number(process.env.BENCH_PROVISION_COUNT ?? 50));
 const PARALLELISM = Number(process.env.BENCH_PROVISION_PARALLELISM ?? 4);
@@ -111,25 +118,17 @@ async function main(): Promise<void> {
       },
       note: `API rounds ${rounds.map((r) => r.apiCpu.toFixed(2)).join(', ')} s`,
     }),
-    figure({
-      id: 'provision.node1.first-batch',
-      figure: `The platform's first batch of ${COUNT} after it started (cold caches) vs dockerode's first`,
-      value: first.api,
-      unit: 's',
-      baseline: { name: 'dockerode create + start', value: first.direct },
-    }),
-    figure({
-      id: 'provision.node1.remove-vs-dockerode',
-      figure: `DELETE /v1/batches/{id} of ${COUNT} until ipam has every address back (${ROUNDS} paired rounds) vs dockerode removing them`,
-      value: median(rounds.map((r) => r.apiRemove)),
-      unit: 's',
-      baseline: {
-        name: `dockerode remove (forced), parallelism ${PARALLELISM}`,
-        value: median(rounds.map((r) => r.directRemove)),
-      },
-      pairedRatio: pairedRatio(rounds, 'remove'),
-      note: roundsNote(rounds, 'remove'),
-    }),
+    firstBatchFigure(
+      'provision.node1.first-batch',
+      `The platform's first batch of ${COUNT} after it started (cold caches) vs dockerode's first`,
+      first,
+    ),
+    removalFigure(
+      'provision.node1.remove-vs-dockerode',
+      `DELETE /v1/batches/{id} of ${COUNT} until ipam has every address back (${ROUNDS} paired rounds) vs dockerode removing them`,
+      `dockerode remove (forced), parallelism ${PARALLELISM}`,
+      rounds,
+    ),
     figure({
       id: 'provision.node1.api-rate',
       figure: `API batch of ${COUNT} on node1: containers per second`,

@@ -15,6 +15,7 @@
  */
 import type { TestHost } from '@testbed/test-support/test-host';
 import type { NodeDocker } from '../src/docker/node-docker';
+import { figure, type Figure } from '../../../bench/lib/figures';
 import { timeBatch } from './bench-host';
 import { directCreate, median, removeOwned, within, type NodeWork } from './baselines';
 
@@ -62,6 +63,28 @@ export function roundsNote(rounds: RoundTimes[], key: Compared = 'create'): stri
     )}` + ` (their median is the ratio); the ratio of the two medians ${(median(a) / median(d)).toFixed(3)}`
   );
 }
+
+/** The platform's first batch after it started, next to dockerode's first (no target). */
+export const firstBatchFigure = (id: string, text: string, first: RoundTimes): Figure =>
+  figure({
+    id,
+    figure: text,
+    value: first.api,
+    unit: 's',
+    baseline: { name: 'dockerode create + start', value: first.direct },
+  });
+
+/** DELETE batch against dockerode's forced removes, by the rounds' paired ratio (no target). */
+export const removalFigure = (id: string, text: string, baselineName: string, rounds: RoundTimes[]): Figure =>
+  figure({
+    id,
+    figure: text,
+    value: median(rounds.map((r) => r.apiRemove)),
+    unit: 's',
+    baseline: { name: baselineName, value: median(rounds.map((r) => r.directRemove)) },
+    pairedRatio: pairedRatio(rounds, 'remove'),
+    note: roundsNote(rounds, 'remove'),
+  });
 
 type Operation = { id: string; state: string; error?: unknown };
 
