@@ -5,11 +5,11 @@
  * parallelism per node (create + start), in the same run.
  *
  * One platform runs throughout; its first batch is reported apart, then ROUNDS rounds
- * (BENCH_PROVISION_ROUNDS, 7 by default, at most 9) alternate the two paths' order (`rounds.ts`); the
- * times are the medians, a ratio the median of the rounds' own. The containers sit on a bridge network of the benchmark's own on each
- * node (`testbed-bench-nodes`, 10.66.6.0/24, addresses 10.66.6.10-69: no other test or benchmark
- * uses them), removed with them at the end. Every phase is bounded; the run exits 0 whether the
- * target holds or not.
+ * (BENCH_PROVISION_ROUNDS, 7 by default, at most 9) alternate the two paths' order (`rounds.ts`);
+ * the times are the medians, a ratio the median of the rounds' own. The containers sit on a bridge
+ * network of the benchmark's own on each node (`testbed-bench-nodes`, 10.66.6.0/24, addresses
+ * 10.66.6.10-69: no other test or benchmark uses them), removed with them at the end. Every phase
+ * is bounded; the run exits 0 whether the target holds or not.
  */
 import { testPlatform, rigEndpoint } from '@testbed/test-support/fixtures/provisioning';
 import { NodeDocker } from '../src/docker/node-docker';

@@ -4,13 +4,12 @@
  * PGlite), against what it is compared with in the same run: the same 50 created straight with
  * dockerode at the same parallelism (create + start), and a sequential `docker run` loop.
  *
- * One platform runs for the whole benchmark (`rounds.ts`). Its first batch is reported on its own.
- * Then come ROUNDS rounds (BENCH_PROVISION_ROUNDS, 7 by default, at most 9; one round varies by ±0.15× on
- * this shared VM). Each round times the API and dockerode, in alternating order, and then each
- * path's removal of what it made. The times are the medians; a ratio against dockerode is the
- * median of the rounds' own ratios. Addresses 10.64.99.160-209 on
- * node1's macvlan experiment network; every phase is bounded; the run exits 0 whether targets
- * hold or not.
+ * One platform runs for the whole benchmark (`rounds.ts`). Its first batch is reported on its
+ * own. Then come ROUNDS rounds (BENCH_PROVISION_ROUNDS, 7 by default, at most 9; one round varies
+ * by ±0.15× on this shared VM). Each round times the API and dockerode, in alternating order, and
+ * then each path's removal of what it made. The times are the medians; a ratio against dockerode
+ * is the median of the rounds' own ratios. Addresses 10.64.99.160-209 on node1's macvlan
+ * experiment network; every phase is bounded; the run exits 0 whether targets hold or not.
  */
 import { testPlatform, rigEndpoint } from '@testbed/test-support/fixtures/provisioning';
 import { NodeDocker } from '../src/docker/node-docker';
